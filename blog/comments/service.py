@@ -1,0 +1,192 @@
+"""Posting a comment: the one path the HTML form, the JSON API and the CLI share."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import exists, func, or_, select
+
+from ..avatars import avatar_key
+from ..extensions import db
+from ..models import Comment, ModerationEvent, Post, Status, User
+from ..moderation.rules import Facts, decide
+from ..moderation.settings import discussion_for
+from ..permissions import can_moderate, is_signed_in
+from ..sanitize import MarkupTooComplex, sanitize_comment
+
+# WordPress's column limits (wp_get_comment_fields_max_lengths()).
+MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
+# C0 controls but tab/newline/carriage return, DEL, and C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\r\n]")
+
+DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you’ve already said that!"
+FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
+
+
+@dataclass
+class CommentRefused(Exception):
+    """A comment that cannot be accepted. ``errors`` maps form fields to messages."""
+
+    status: int
+    message: str
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Who is writing and from where; the fields come separately, as typed."""
+
+    user: User | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def _text(data: Mapping[str, str], name: str) -> str:
+    value = data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, dict[str, str]]:
+    """Check the form fields against WordPress's limits.
+
+    Returns the cleaned values and a field → message map (empty when all is well).
+    Only the named fields are read, whatever else the request carries.
+    """
+    errors: dict[str, str] = {}
+    comment = data.get("comment") if isinstance(data.get("comment"), str) else ""
+    comment = comment.strip()
+    values = {"comment": comment, "parent": None}
+
+    for name in ("author", "email", "url"):
+        if _CONTROL.search(data.get(name) or "") or _LINE_BREAK.search(data.get(name) or ""):
+            errors[name] = "This field may not contain control characters or line breaks."
+    if _CONTROL.search(comment):
+        errors["comment"] = "Your comment contains control characters; please remove them."
+    elif not comment:
+        errors["comment"] = "Please type your comment."
+    elif len(comment) > MAX_COMMENT:
+        errors["comment"] = f"Your comment is too long: {len(comment):,} characters; the limit is {MAX_COMMENT:,}."
+
+    if is_signed_in(user):
+        values.update(author=user.display_name, email=user.email, url=None)
+    else:
+        author, email, url = _text(data, "author"), _text(data, "email"), _text(data, "url")
+        values.update(author=author, email=email.lower() or None, url=url or None)
+        if "author" not in errors:
+            if not author:
+                errors["author"] = "Please enter your name."
+            elif len(author) > MAX_NAME:
+                errors["author"] = f"Your name is too long; the limit is {MAX_NAME} characters."
+        if "email" not in errors:
+            if not email:
+                errors["email"] = "Please enter your email address. It will not be published."
+            elif len(email) > MAX_EMAIL:
+                errors["email"] = f"Your email address is too long; the limit is {MAX_EMAIL} characters."
+            else:
+                try:
+                    values["email"] = validate_email(email, check_deliverability=False).normalized.lower()
+                except EmailNotValidError:
+                    errors["email"] = "Please enter a valid email address."
+        if url and "url" not in errors:
+            if "://" not in url:
+                url = "http://" + url  # as WordPress's esc_url() does
+            if len(url) > MAX_URL:
+                errors["url"] = f"Your website address is too long; the limit is {MAX_URL} characters."
+            elif not re.match(r"https?://[^\s/?#]+\.[^\s/?#]", url, re.I) or re.search(r"[\s<>\"]", url):
+                errors["url"] = "Please enter a website address starting with http:// or https://."
+            else:
+                values["url"] = url
+
+    parent = data.get("comment_parent")
+    parent = parent.strip() if isinstance(parent, str) else ""
+    if parent and parent != "0":
+        if not parent.isdigit() or len(parent) > 18:
+            errors["comment_parent"] = "The comment you are replying to does not exist."
+        else:
+            values["parent"] = int(parent)
+    return values, errors
+
+
+def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
+                   now: datetime | None = None) -> Comment:
+    """Validate, sanitise, decide and store one comment with its audit event.
+
+    :raise CommentRefused: 403 comments closed; 422 invalid fields or parent;
+        409 duplicate; 429 flood. The caller re-renders what was typed.
+    """
+    now = now or datetime.now(timezone.utc)
+    if not post.comments_open:
+        raise CommentRefused(403, "Comments are closed on this post.")
+    values, errors = validate_fields(data, who.user)
+    discussion = discussion_for(post)
+
+    parent = None
+    if values["parent"] is not None and "comment_parent" not in errors:
+        parent = db.session.get(Comment, values["parent"])
+        if parent is None or parent.post_id != post.id or parent.status != Status.APPROVED:
+            errors["comment_parent"] = "The comment you are replying to does not exist or is not published."
+
+    body_html = ""
+    if "comment" not in errors:
+        try:
+            body_html = sanitize_comment(values["comment"])
+        except MarkupTooComplex as exc:
+            errors["comment"] = str(exc)
+    if errors:
+        raise CommentRefused(422, "Your comment could not be posted. Please check the fields marked below.", errors)
+
+    moderator = can_moderate(who.user, post)
+    user_id = who.user.id if is_signed_in(who.user) else None
+    same_author = (Comment.user_id == user_id) if user_id else (Comment.author_email == values["email"])
+    if db.session.scalar(select(exists().where(
+            Comment.post_id == post.id, same_author, Comment.status != Status.TRASH,
+            Comment.body_raw == values["comment"]))):
+        raise CommentRefused(409, DUPLICATE_MESSAGE, {"comment": DUPLICATE_MESSAGE})
+    if not moderator and discussion.flood_seconds > 0:
+        since = now - timedelta(seconds=discussion.flood_seconds)
+        by = [same_author] + ([Comment.ip == who.ip] if who.ip else [])
+        if db.session.scalar(select(exists().where(Comment.created_at >= since, or_(*by)))):
+            raise CommentRefused(429, FLOOD_MESSAGE)
+
+    if parent is not None and parent.depth >= discussion.thread_depth:
+        parent = db.session.get(Comment, parent.parent_id) if parent.parent_id else parent
+    depth = parent.depth + 1 if parent is not None else 1
+
+    has_approved = db.session.scalar(select(exists().where(same_author, Comment.status == Status.APPROVED)))
+    decision = decide(Facts(
+        text=values["comment"], name=values["author"], email=values["email"] or "",
+        url=values["url"] or "", ip=who.ip or "", user_agent=who.user_agent or "",
+        link_count=body_html.count("<a "), is_moderator=moderator,
+        has_approved_comment=bool(has_approved),
+    ), discussion.rules)
+
+    comment = Comment(
+        post_id=post.id, parent_id=parent.id if parent else None,
+        root_id=parent.root_id if parent else None, depth=depth, user_id=user_id,
+        author_name=values["author"], author_email=values["email"], author_url=values["url"],
+        avatar_key=avatar_key(values["email"], values["author"]),
+        body_raw=values["comment"], body_html=body_html, status=decision.status,
+        created_at=now, ip=who.ip, user_agent=(who.user_agent or "")[:255] or None,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    if comment.root_id is None:
+        comment.root_id = comment.id
+    db.session.add(ModerationEvent(
+        comment_id=comment.id, actor_id=None, rule="arrival", action="submit",
+        from_status=None, to_status=decision.status, reasons=list(decision.reasons), at=now,
+    ))
+    db.session.commit()
+    return comment
+
+
+def count_approved(post_id: int) -> int:
+    return db.session.scalar(select(func.count()).where(
+        Comment.post_id == post_id, Comment.status == Status.APPROVED)) or 0

@@ -1,0 +1,108 @@
+"""Configuration: defaults in code, secrets only from the environment.
+
+Every option and its default is listed here and in docs/configuration.md.
+Environment variables named in DESIGN.md are read directly; any other option
+can be set as ``BLOG_<NAME>`` (e.g. ``BLOG_COMMENTS_PER_PAGE=20``).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    # Discussion settings, WordPress's defaults.
+    "COMMENT_THREAD_DEPTH": 5,
+    "COMMENTS_PER_PAGE": 50,
+    "COMMENT_MODERATION": False,  # "Comment must be manually approved"
+    "COMMENT_PREVIOUSLY_APPROVED": True,  # "Comment author must have a previously approved comment"
+    "COMMENT_MAX_LINKS": 2,  # hold a comment with this many links or more
+    "MODERATION_KEYS": "",  # one per line: hold
+    "DISALLOWED_KEYS": "",  # one per line: trash
+    "COMMENT_FLOOD_SECONDS": 15,
+    "COMMENT_EDIT_MINUTES": 15,
+    # Request limits: the largest comment plus the other fields fits well inside.
+    "MAX_CONTENT_LENGTH": 512 * 1024,
+    "MAX_FORM_PARTS": 100,
+    # Cookies.
+    "SESSION_COOKIE_NAME": "blog_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, not a clock: a slow writer loses nothing
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "TRUSTED_PROXIES": 0,
+    "PREFERRED_URL_SCHEME": "http",
+}
+
+# Read from the environment under their own names (DESIGN.md's table).
+ENV_NAMES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_URL", "OAUTH_PROVIDERS",
+             "PREFERRED_URL_SCHEME", "TRUSTED_PROXIES")
+
+
+def is_production() -> bool:
+    """``BLOG_ENV=production`` says so; gunicorn implies it unless BLOG_ENV says otherwise."""
+    env = os.environ.get("BLOG_ENV")
+    if env:
+        return env == "production"
+    return Path(sys.argv[0]).name.startswith("gunicorn")
+
+
+def load(app: Flask, test_config: dict | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    for name in ENV_NAMES:
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env("BLOG")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    app.config["TRUSTED_PROXIES"] = int(app.config["TRUSTED_PROXIES"])
+    if app.config["PREFERRED_URL_SCHEME"] == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    if not app.config.get("DATABASE_URL") and "SQLALCHEMY_DATABASE_URI" not in app.config:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        normalise_db_url(app.config.get("DATABASE_URL"))
+        or f"sqlite:///{Path(app.instance_path) / 'blog.sqlite3'}",
+    )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _development_secret(app)
+
+
+def normalise_db_url(url: str | None) -> str | None:
+    """Accept the common ``postgres://`` spellings and use psycopg 3."""
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret(app: Flask) -> str:
+    if is_production():
+        raise RuntimeError("SECRET_KEY must be set in production (BLOG_ENV=production or gunicorn).")
+    path = Path(app.instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written whole, then linked into place: concurrent workers agree on one key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,117 @@
+"""Domain models. Models never commit: services own the unit of work."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Role(StrEnum):
+    READER = "reader"
+    AUTHOR = "author"
+    ADMIN = "admin"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    SPAM = "spam"
+    TRASH = "trash"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(245))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.READER)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class Post(db.Model):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)  # HTML from trusted authors
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    comments_open: Mapped[bool] = mapped_column(default=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    author: Mapped[User] = relationship(lazy="joined")
+    comments: WriteOnlyMapped[Comment] = relationship(back_populates="post")
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (
+        # Top-level page of a thread and the approved count.
+        Index("ix_comments_thread", "post_id", "status", "parent_id", "created_at"),
+        # Flood checks look back a few seconds per address.
+        Index("ix_comments_ip_created", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    # The top-level ancestor (itself for a top-level comment): one query loads a page's subtrees.
+    root_id: Mapped[int | None] = mapped_column(index=True)
+    depth: Mapped[int] = mapped_column(default=1)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    author_name: Mapped[str] = mapped_column(String(245))
+    author_email: Mapped[str | None] = mapped_column(String(100), index=True)
+    author_url: Mapped[str | None] = mapped_column(String(200))
+    avatar_key: Mapped[str] = mapped_column(String(32), default="")
+    body_raw: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=Status.PENDING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    post: Mapped[Post] = relationship(back_populates="comments")
+    user: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} {self.status}>"
+
+
+class ModerationEvent(db.Model):
+    """One status change of a comment, by a person or by a rule, with its reasons."""
+
+    __tablename__ = "moderation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rule: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

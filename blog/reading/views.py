@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request, session
+from sqlalchemy import select
+
+from ..avatars import identicon_svg
+from ..comments.forms import CommentForm
+from ..extensions import db
+from ..models import Comment, Post, Status
+from ..moderation.settings import discussion_for
+from . import bp
+from .thread import thread_page
+
+HELD_SESSION_KEY = "held"
+
+
+def get_post(slug: str) -> Post:
+    """:raise 404: no published post with this slug."""
+    post = db.session.scalar(select(Post).where(Post.slug == slug, Post.published_at.is_not(None)))
+    if post is None:
+        abort(404)
+    return post
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """A positive integer query argument; anything else counts as absent."""
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else default
+
+
+@bp.get("/")
+def index():
+    posts = db.session.scalars(
+        select(Post).where(Post.published_at.is_not(None)).order_by(Post.published_at.desc())
+    ).all()
+    return render_template("reading/index.html", posts=posts)
+
+
+@bp.get("/<slug>/")
+def post(slug: str):
+    return render_post(get_post(slug))
+
+
+def render_post(post: Post, form: CommentForm | None = None, errors: dict | None = None,
+                message: str | None = None, status: int = 200):
+    """The post page; a refused comment comes back here with its form as typed."""
+    discussion = discussion_for(post)
+    form = form or CommentForm(formdata=None)
+    reply_to = None
+    parent_id = form.comment_parent.data if errors is not None else int_arg("replytocom")
+    if parent_id and str(parent_id).isdigit():
+        reply_to = db.session.get(Comment, int(parent_id))
+        if reply_to is None or reply_to.post_id != post.id or reply_to.status != Status.APPROVED:
+            reply_to = None
+        else:
+            form.comment_parent.data = str(reply_to.id)
+    thread = thread_page(post, int_arg("cpage", 1), discussion.per_page,
+                         session.get(HELD_SESSION_KEY, ()))
+    return render_template(
+        "reading/post.html", post=post, thread=thread, form=form, errors=errors or {},
+        message=message, reply_to=reply_to, max_depth=discussion.thread_depth,
+        held_ids=set(session.get(HELD_SESSION_KEY, ())),
+    ), status
+
+
+@bp.get("/avatars/<key>.svg")
+def avatar(key: str):
+    if not key.isalnum() or len(key) > 64:
+        abort(404)
+    return Response(identicon_svg(key), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=31536000, immutable"})
