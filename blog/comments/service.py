@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import exists, func, or_, select
 
 from ..avatars import avatar_key
@@ -16,6 +17,7 @@ from ..moderation.rules import Facts, decide
 from ..moderation.settings import discussion_for
 from ..permissions import can_moderate, is_signed_in
 from ..sanitize import MarkupTooComplex, sanitize_comment
+from ..signals import comment_changed
 
 # WordPress's column limits (wp_get_comment_fields_max_lengths()).
 MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
@@ -184,6 +186,7 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         from_status=None, to_status=decision.status, reasons=list(decision.reasons), at=now,
     ))
     db.session.commit()
+    comment_changed.send(current_app._get_current_object(), comment=comment, post_id=post.id, action="submit")
     return comment
 
 

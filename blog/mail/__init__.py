@@ -1,0 +1,14 @@
+"""Mail: written to the outbox in the caller's transaction, delivered later by a worker."""
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import OutboxMessage
+
+
+def queue_mail(to: str, subject: str, text: str, html: str | None = None,
+               headers: dict[str, str] | None = None, kind: str = "") -> OutboxMessage:
+    """Add a message to the outbox in the current session. The caller commits."""
+    message = OutboxMessage(to_addr=to, subject=subject, body_text=text, body_html=html,
+                            headers=headers or {}, kind=kind)
+    db.session.add(message)
+    return message
