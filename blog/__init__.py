@@ -35,6 +35,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(comments_bp)
     app.register_blueprint(accounts_bp)
 
+    from . import subscriptions
+
+    subscriptions.init_app(app)
+
     from . import errors, templating
 
     errors.init_app(app)

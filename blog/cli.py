@@ -73,3 +73,8 @@ def comments_resanitize():
 def init_app(app: Flask) -> None:
     for group in (demo, users, comments):
         app.cli.add_command(group)
+    from .privacy import privacy
+    from .subscriptions.cli import posts, subscriptions
+
+    for group in (posts, subscriptions, privacy):
+        app.cli.add_command(group)

@@ -18,6 +18,7 @@ from ..moderation.settings import discussion_for
 from ..permissions import can_moderate, is_signed_in
 from ..sanitize import MarkupTooComplex, sanitize_comment
 from ..signals import comment_changed
+from ..subscriptions.service import subscribe_commenter
 
 # WordPress's column limits (wp_get_comment_fields_max_lengths()).
 MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
@@ -185,6 +186,7 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         comment_id=comment.id, actor_id=None, rule="arrival", action="submit",
         from_status=None, to_status=decision.status, reasons=list(decision.reasons), at=now,
     ))
+    subscribe_commenter(comment, data, who.user)
     db.session.commit()
     comment_changed.send(current_app._get_current_object(), comment=comment, post_id=post.id, action="submit")
     return comment
