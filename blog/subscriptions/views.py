@@ -21,10 +21,10 @@ def link_refused(refused: LinkRefused):
 
 @bp.after_request
 def private(response):
-    # Pages opened from signed links: the token in the URL must not leak to caches, referrers or indexes.
+    # Pages opened from signed links: keep them out of shared caches and search indexes (the
+    # site-wide Referrer-Policy already keeps the token from other origins).
     if request.view_args and "token" in request.view_args:
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Robots-Tag"] = "noindex"
     return response
 
@@ -46,7 +46,7 @@ def signup(slug: str):
     return redirect(url_for("reading.post", slug=post.slug, _anchor="subscribe"), code=303)
 
 
-@bp.get("/subscriptions/confirm/<token>")
+@bp.get("/subscriptions/confirm/<token>", endpoint="confirm")
 def confirm_page(token: str):
     # Confirming takes a POST: a mail scanner fetching the link confirms nothing.
     subscriber = read_confirm_link(token)
@@ -83,7 +83,7 @@ def manage_change(token: str):
     return redirect(url_for("subscriptions.manage", token=token), code=303)
 
 
-@bp.get("/subscriptions/unsubscribe/<token>")
+@bp.get("/subscriptions/unsubscribe/<token>", endpoint="unsubscribe")
 def unsubscribe_page(token: str):
     subscriber, data = read_link("unsubscribe", token)
     return render_template("subscriptions/unsubscribe.html", subscriber=subscriber,
