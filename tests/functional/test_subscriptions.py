@@ -399,3 +399,10 @@ def test_privacy_export_and_erase_include_subscriptions(app, client, post, runne
         assert (c.author_name, c.author_email, c.ip) == ("Anonymous", None, None)
     data = json.loads(runner.invoke(args=["privacy", "export", "ann@example.org"]).output)
     assert data["subscriptions"] == [] and data["comments"] == [] and data["mail"] == []
+
+
+@pytest.mark.parametrize("config_overrides", [{"RATELIMIT_ENABLED": True, "SUBSCRIBE_LIMIT_PER_IP": "2/hour"}],
+                         indirect=True)
+def test_signups_from_one_client_are_rate_limited(app, client, post):
+    assert [sign_up(client, post, f"r{i}@example.org").status_code for i in range(3)] == [303, 303, 429]
+    assert len(outbox(app)) == 2
