@@ -406,3 +406,12 @@ def test_privacy_export_and_erase_include_subscriptions(app, client, post, runne
 def test_signups_from_one_client_are_rate_limited(app, client, post):
     assert [sign_up(client, post, f"r{i}@example.org").status_code for i in range(3)] == [303, 303, 429]
     assert len(outbox(app)) == 2
+
+
+@pytest.mark.parametrize("config_overrides", [SITE], indirect=True)
+def test_links_in_mail_ignore_a_forged_host_header(app, client, post):
+    page = client.get(f"/{post}/", headers={"Host": "evil.example"})
+    client.post(f"/{post}/subscribe", headers={"Host": "evil.example"},
+                data={"email": "a@example.org", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    [mail] = outbox(app)
+    assert "http://blog.example/subscriptions/confirm/" in mail.body_text and "evil" not in mail.body_text
