@@ -10,10 +10,6 @@ from .forms import SignupForm
 from .service import (BLOG, LinkRefused, SubscriptionError, Target, confirm, describe, manage_url,
                       normalise_email, pending_targets, read_confirm_link, read_link, subscribe, unsubscribe)
 
-SIGNED_UP = ("Thank you. If this address still needs confirming, a link to confirm it is on its way "
-             "(it works for a day).")
-
-
 @bp.errorhandler(LinkRefused)
 def link_refused(refused: LinkRefused):
     return render_template("subscriptions/refused.html", message=refused.message), refused.status
@@ -42,8 +38,8 @@ def signup(slug: str):
         return render_post(post, status=422)
     subscribe(email, [Target(BLOG)], user)
     db.session.commit()
-    flash(SIGNED_UP)
-    return redirect(url_for("reading.post", slug=post.slug, _anchor="subscribe"), code=303)
+    # The thanks shows beside the form (the same whatever the address's state: nothing to learn from it).
+    return redirect(url_for("reading.post", slug=post.slug, subscribed=1, _anchor="subscribe"), code=303)
 
 
 @bp.get("/subscriptions/confirm/<token>", endpoint="confirm")
