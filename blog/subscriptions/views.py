@@ -10,6 +10,7 @@ from .forms import SignupForm
 from .service import (BLOG, LinkRefused, SubscriptionError, Target, confirm, describe, manage_url,
                       normalise_email, pending_targets, read_confirm_link, read_link, subscribe, unsubscribe)
 
+
 @bp.errorhandler(LinkRefused)
 def link_refused(refused: LinkRefused):
     return render_template("subscriptions/refused.html", message=refused.message), refused.status
@@ -81,7 +82,7 @@ def manage_change(token: str):
 
 @bp.get("/subscriptions/unsubscribe/<token>", endpoint="unsubscribe")
 def unsubscribe_page(token: str):
-    subscriber, data = read_link("unsubscribe", token)
+    subscriber, _ = read_link("unsubscribe", token)
     return render_template("subscriptions/unsubscribe.html", subscriber=subscriber,
                            manage_url=manage_url(subscriber))
 
