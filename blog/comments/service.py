@@ -24,6 +24,7 @@ MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
 # C0 controls but tab/newline/carriage return, DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[\r\n]")
+_TAG = re.compile(r"<[^>]*>")  # in sanitised HTML, where text never holds a raw "<"
 
 DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you’ve already said that!"
 FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
@@ -141,6 +142,9 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
             body_html = sanitize_comment(values["comment"])
         except MarkupTooComplex as exc:
             errors["comment"] = str(exc)
+        else:
+            if not _TAG.sub("", body_html).strip():
+                errors["comment"] = "Nothing of your comment is left once the markup comments cannot use is removed."
     if errors:
         raise CommentRefused(422, "Your comment could not be posted. Please check the fields marked below.", errors)
 
