@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -25,6 +26,11 @@ MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[\r\n]")
 _TAG = re.compile(r"<[^>]*>")  # in sanitised HTML, where text never holds a raw "<"
+# "name:" starts a scheme unless digits follow (then it is host:port).
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?![0-9])", re.I)
+_UNSAFE_IN_URL = re.compile(r"[\s<>\"\\^`{|}]")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database we run on
+_ID = re.compile(r"[0-9]{1,10}")
 
 DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you’ve already said that!"
 FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
@@ -49,6 +55,35 @@ class Submission:
     user: User | None = None
     ip: str | None = None
     user_agent: str | None = None
+
+
+def parse_id(value: object) -> int | None:
+    """A positive id as typed in a form or query ("12"), else None: never raises."""
+    if isinstance(value, str) and _ID.fullmatch(value.strip()):
+        number = int(value)
+        return number if 0 < number <= MAX_ID else None
+    return None
+
+
+def website(url: str) -> str | None:
+    """The commenter's website as stored, or None when it is not a plain http(s) address.
+
+    A bare domain gets http:// in front, as WordPress's esc_url() does; any
+    other scheme (javascript:, data:, ftp:, mailto:) is refused, and so are
+    credentials in the address (http://bank.example@evil.example).
+    """
+    if not _SCHEME.match(url):
+        url = "http://" + url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").strip(".")
+    if (parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc or "." not in host
+            or _UNSAFE_IN_URL.search(url)):
+        return None
+    return url
 
 
 def _text(data: Mapping[str, str], name: str) -> str:
@@ -98,22 +133,19 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
                 except EmailNotValidError:
                     errors["email"] = "Please enter a valid email address."
         if url and "url" not in errors:
-            if "://" not in url:
-                url = "http://" + url  # as WordPress's esc_url() does
-            if len(url) > MAX_URL:
-                errors["url"] = f"Your website address is too long; the limit is {MAX_URL} characters."
-            elif not re.match(r"https?://[^\s/?#]+\.[^\s/?#]", url, re.I) or re.search(r"[\s<>\"]", url):
+            address = website(url)
+            if address is None:
                 errors["url"] = "Please enter a website address starting with http:// or https://."
+            elif len(address) > MAX_URL:
+                errors["url"] = f"Your website address is too long; the limit is {MAX_URL} characters."
             else:
-                values["url"] = url
+                values["url"] = address
 
-    parent = data.get("comment_parent")
-    parent = parent.strip() if isinstance(parent, str) else ""
+    parent = _text(data, "comment_parent")
     if parent and parent != "0":
-        if not parent.isdigit() or len(parent) > 18:
+        values["parent"] = parse_id(parent)
+        if values["parent"] is None:
             errors["comment_parent"] = "The comment you are replying to does not exist."
-        else:
-            values["parent"] = int(parent)
     return values, errors
 
 

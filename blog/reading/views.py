@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..avatars import identicon_svg
 from ..comments.forms import CommentForm
+from ..comments.service import parse_id
 from ..extensions import db
 from ..models import Comment, Post, Status
 from ..moderation.settings import discussion_for
@@ -24,8 +25,7 @@ def get_post(slug: str) -> Post:
 
 def int_arg(name: str, default: int | None = None) -> int | None:
     """A positive integer query argument; anything else counts as absent."""
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else default
+    return parse_id(request.args.get(name, "")) or default
 
 
 @bp.get("/")
@@ -47,9 +47,9 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
     discussion = discussion_for(post)
     form = form or CommentForm(formdata=None)
     reply_to = None
-    parent_id = form.comment_parent.data if errors is not None else int_arg("replytocom")
-    if parent_id and str(parent_id).isdigit():
-        reply_to = db.session.get(Comment, int(parent_id))
+    parent_id = parse_id(form.comment_parent.data) if errors is not None else int_arg("replytocom")
+    if parent_id:
+        reply_to = db.session.get(Comment, parent_id)
         if reply_to is None or reply_to.post_id != post.id or reply_to.status != Status.APPROVED:
             reply_to = None
         else:
