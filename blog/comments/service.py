@@ -103,7 +103,8 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
     values = {"comment": comment, "parent": None}
 
     for name in ("author", "email", "url"):
-        if _CONTROL.search(data.get(name) or "") or _LINE_BREAK.search(data.get(name) or ""):
+        raw = data.get(name)
+        if isinstance(raw, str) and (_CONTROL.search(raw) or _LINE_BREAK.search(raw)):
             errors[name] = "This field may not contain control characters or line breaks."
     if _CONTROL.search(comment):
         errors["comment"] = "Your comment contains control characters; please remove them."
