@@ -131,6 +131,21 @@ def test_the_limits_themselves_are_accepted(app, client, post):
             MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT)
 
 
+@pytest.mark.parametrize("char", ["é", "中", "😀"])
+def test_the_longest_comment_is_accepted_in_any_script(app, client, post, char):
+    # Percent-encoded, 65,525 emoji are 786,300 bytes: the request limit must let them in.
+    res, _ = send(client, post, comment=char * MAX_COMMENT)
+    assert res.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Comment.body_raw)) == char * MAX_COMMENT
+
+
+def test_a_request_over_the_size_limit_is_a_clear_413(app, client, post):
+    res, _ = send(client, post, comment="x" * (app.config["MAX_CONTENT_LENGTH"] + 1))
+    assert res.status_code == 413 and "too large" in res.get_data(as_text=True)
+    assert count(app) == 0
+
+
 def test_bare_domain_gets_http(app, client, post):
     res, _ = send(client, post, url="ada.example/me")
     assert res.status_code == 303
