@@ -49,14 +49,20 @@ def _rel(attrs, new=False):
 
 class _TypedParagraphs(Filter):
     """A <p> the commenter typed becomes a blank line, so autop() makes every
-    paragraph once (never a <p> inside a <p>)."""
+    paragraph once (never a <p> inside a <p>). Inside inline markup it is
+    dropped, its text kept, so no paragraph splits a link or a quote."""
 
     def __iter__(self):
+        inline = 0
         for token in super().__iter__():
-            if token.get("name") == "p" and token["type"] in ("StartTag", "EndTag"):
-                yield {"type": "SpaceCharacters", "data": "\n\n"}
-            else:
-                yield token
+            kind, name = token["type"], token.get("name")
+            if name == "p" and kind in ("StartTag", "EndTag"):
+                if not inline:
+                    yield {"type": "SpaceCharacters", "data": "\n\n"}
+                continue
+            if name not in ("blockquote", "br"):
+                inline += (kind == "StartTag") - (kind == "EndTag")
+            yield token
 
 
 # Bare URLs as WordPress's make_clickable() finds them: any host after http://

@@ -46,6 +46,10 @@ def test_the_allowlist_is_wordpress_comment_allowlist():
     ("a<br>b", "<p>a<br>b</p>"),
     # A typed <p> makes a paragraph, never a <p> inside a <p>.
     ("<p>one</p><p>two</p>", "<p>one</p>\n<p>two</p>"),
+    ("<p>one<br>two</p><p>three</p>", "<p>one<br>two</p>\n<p>three</p>"),
+    # Inside inline markup a typed <p> would split it: dropped, text kept.
+    ('<a href="http://example.com/"><p>link</p></a>', f'<p><a href="http://example.com/" {NOFOLLOW}>link</a></p>'),
+    ("<q><p>x</p>y</q>", "<p><q>xy</q></p>"),
 ])
 def test_plain_text_becomes_paragraphs_and_breaks(typed, html):
     assert sanitize_comment(typed) == html
