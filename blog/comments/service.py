@@ -34,6 +34,9 @@ _ID = re.compile(r"[0-9]{1,10}")
 
 DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you’ve already said that!"
 FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
+# The form comes back as a new comment (see render_post), so sending again works.
+PARENT_MESSAGE = ("The comment you are replying to does not exist or is not published. "
+                  "Send yours again to post it as a new comment.")
 
 
 @dataclass
@@ -146,7 +149,7 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
     if parent and parent != "0":
         values["parent"] = parse_id(parent)
         if values["parent"] is None:
-            errors["comment_parent"] = "The comment you are replying to does not exist."
+            errors["comment_parent"] = PARENT_MESSAGE
     return values, errors
 
 
@@ -167,7 +170,7 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
     if values["parent"] is not None and "comment_parent" not in errors:
         parent = db.session.get(Comment, values["parent"])
         if parent is None or parent.post_id != post.id or parent.status != Status.APPROVED:
-            errors["comment_parent"] = "The comment you are replying to does not exist or is not published."
+            errors["comment_parent"] = PARENT_MESSAGE
 
     body_html = ""
     if "comment" not in errors:

@@ -43,7 +43,8 @@ def post(slug: str):
 
 def render_post(post: Post, form: CommentForm | None = None, errors: dict | None = None,
                 message: str | None = None, status: int = 200):
-    """The post page; a refused comment comes back here with its form as typed."""
+    """The post page; a refused comment comes back here with its form as typed,
+    except a reply to a comment that cannot be replied to: that becomes a new comment."""
     discussion = discussion_for(post)
     form = form or CommentForm(formdata=None)
     reply_to = None
@@ -54,6 +55,8 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
             reply_to = None
         else:
             form.comment_parent.data = str(reply_to.id)
+    if reply_to is None:
+        form.comment_parent.data = "0"
     thread = thread_page(post, int_arg("cpage", 1), discussion.per_page,
                          session.get(HELD_SESSION_KEY, ()))
     return render_template(

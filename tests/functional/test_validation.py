@@ -47,7 +47,10 @@ def assert_refused_at(res, field: str, typed: dict, status: int = 422, text: str
         assert text in message
     control = by_id(document, "comment" if field == "comment_parent" else field)
     assert f"{field}-error" in control.get("aria-describedby", "").split()
-    if field != "comment_parent":
+    if field == "comment_parent":
+        # Nothing to reply to: the form comes back as a new comment, so sending it again works.
+        typed = {**typed, "comment_parent": "0"}
+    else:
         assert control.get("aria-invalid") == "true"
     assert_kept(document, typed)
     return document
@@ -183,6 +186,18 @@ def test_reply_to_a_comment_that_is_not_approved_is_refused(app, client, post, p
     res, typed = send(client, post, comment_parent=str(parent))
     assert_refused_at(res, "comment_parent", typed, text="does not exist or is not published")
     assert count(app) == 1
+
+
+def test_refused_reply_can_be_sent_again_as_a_new_comment(app, client, post):
+    [parent] = add_comments(app, post, 1, status="trash")
+    res, typed = send(client, post, comment_parent=str(parent))
+    document = assert_refused_at(res, "comment_parent", typed, text="Send yours again")
+    again = {el.get("name"): el.get("value") for el in document.iter("input") if el.get("type") == "hidden"}
+    res = client.post(f"/{post}/comments", data={**typed, **again})
+    assert res.status_code == 303
+    with app.app_context():
+        new = db.session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+        assert new.parent_id is None and new.body_raw == typed["comment"]
 
 
 def test_reply_to_a_comment_on_another_post_is_refused(app, client, post):
