@@ -259,6 +259,8 @@ def test_hostile_comment_through_the_form(app, client, post, request, typed, kee
     ("author", '"><script>alert(1)</script>'),
     ("author", "<img src=x onerror=alert(1)>"),
     ("author", "{{ config }}"),
+    ("author", "</textarea></form><form action=javascript:alert(1)><button>x"),
+    ("author", "Ada' onmouseover='alert(1)"),
     ("url", 'http://example.com/"onmouseover="alert(1)'),
     ("url", "http://example.com/<script>alert(1)</script>"),
     ("url", "https://example.com/?q='><svg/onload=alert(1)>"),
@@ -277,6 +279,37 @@ def test_hostile_name_and_website_are_text_or_refused(app, client, post, field, 
         if field == "author":
             [fn] = [el for el in li.iter() if el.get("class") == "fn"]
             assert text_of(fn) == value  # shown as text, exactly
+        # Approved, it gets a Reply link carrying the name in attributes, and a "Reply to" heading.
+        with app.app_context():
+            db.session.execute(Comment.__table__.update().values(status="approved"))
+            db.session.commit()
+        page = app.test_client().get(f"/{post}/?replytocom={comment.id}")
+        document = parse(page.get_data(as_text=True))
+        assert_nothing_executable(document)
+        assert_clean_comment(find_comment(document, comment.id))
+        if field == "author":
+            [link] = [el for el in document.iter() if el.get("class") == "comment-reply-link"]
+            assert link.get("data-replyto") == link.get("aria-label") == f"Reply to {value}"
+            [title] = [el for el in document.iter() if el.get("id") == "reply-title-text"]
+            assert text_of(title) == f"Reply to {value}"
     else:
         [field_el] = [el for el in document.iter() if el.get("name") == field and el.tag == "input"]
         assert field_el.get("value") == value  # kept as typed, as an attribute value only
+
+
+@pytest.mark.parametrize("typed", [
+    "</textarea><script>alert(1)</script>",
+    "</TEXTAREA ><img src=x onerror=alert(1)>",
+    "<!--</textarea>--><script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+])
+def test_hostile_text_comes_back_inert_in_a_refused_form(app, client, post, typed):
+    res = post_comment(client, post, comment=typed, author=typed, url=typed, email="")
+    assert res.status_code == 422
+    document = parse(res.get_data(as_text=True))
+    assert_nothing_executable(document)
+    [textarea] = [el for el in document.iter() if el.tag == "textarea"]
+    assert textarea.text == typed and len(list(textarea)) == 0
+    [author] = [el for el in document.iter() if el.get("id") == "author"]
+    assert author.get("value") == typed
+    assert not [el for el in document.iter() if local(el.tag) in {"svg", "img"}]
