@@ -61,5 +61,5 @@
     if (event.key === "Escape" && placeholder && respond.contains(document.activeElement)) restore();
   });
   // A refused form: bring its message into view and to the screen reader.
-  if (message) message.focus();
+  if (message) window.addEventListener("load", function () { message.focus(); });
 })();

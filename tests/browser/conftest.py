@@ -71,19 +71,27 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """new_page(javascript=True, width=1280): a page in a fresh context (own cookies)."""
-    contexts = []
+    """new_page(javascript=True, width=1280): a page in a fresh context (own cookies).
+
+    After the test, fails if a page threw a script error or the browser blocked
+    anything under the Content-Security-Policy.
+    """
+    contexts, problems = [], []
 
     def make(javascript: bool = True, width: int = 1280, height: int = 900):
         context = browser.new_context(base_url=live_server.url, java_script_enabled=javascript,
                                       viewport={"width": width, "height": height})
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        page.on("console", lambda msg: "Content Security Policy" in msg.text and problems.append(msg.text))
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture

@@ -86,3 +86,15 @@ def test_login_refused(page, live_server):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
     assert_no_serious_violations(page)
+
+
+def test_post_page_signed_in(page, live_server, make_user):
+    make_user("ada@example.org", "Ada Reader", "correct horse battery")
+    page.goto("/login")
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    page.goto(live_server.post_url())
+    assert page.locator(".logged-in-as").count() == 1
+    assert_no_serious_violations(page)

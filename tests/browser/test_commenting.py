@@ -160,6 +160,8 @@ def test_refused_reply_comes_back_with_the_error_at_the_field(new_page, live_ser
     expect(error).to_have_text("Please enter your email address. It will not be published.")
     expect(email).to_have_accessible_description(re.compile("Please enter your email address"))
     expect(alert).to_be_in_viewport()
+    if javascript:
+        expect(alert).to_be_focused()
     # Everything typed is still there, and it is still a reply.
     expect(page.locator("#comment")).to_have_value("A reply I took\nsome time to write.")
     expect(page.locator("#author")).to_have_value("Ada Reader")
@@ -188,3 +190,41 @@ def test_cancel_with_javascript_on_a_server_opened_reply_keeps_the_text(page, li
     expect(page.locator("#comment")).to_have_value("Second thoughts")
     expect(page.locator("#comment")).to_be_focused()
     assert page.evaluate("window.samePage") is True
+
+
+def test_signed_in_reader_sees_their_name_instead_of_the_fields(page, live_server, make_user):
+    make_user("ada@example.org", "Ada Reader", "correct horse battery")
+    page.goto("/login")
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.post_url())
+    expect(page.locator(".logged-in-as")).to_contain_text("Logged in as Ada Reader.")
+    expect(page.locator("#author, #email, #url")).to_have_count(0)
+    first = first_comment(page)
+    parent_id = comment_id(first)
+    first.locator(":scope > .comment-body .comment-reply-link").click()
+    page.keyboard.type("Signed in and replying.")
+    page.locator("#submit").click()
+    page.wait_for_url(re.compile(r"#comment-\d+$"))
+    new_id = page.url.rsplit("#comment-", 1)[1]
+    assert_held_reply_in_place(page, new_id, parent_id, "Signed in and replying.")
+
+
+def test_expired_session_keeps_the_text_and_the_second_try_works(page, live_server):
+    page.goto(live_server.post_url())
+    page.locator("#comment").fill("Written slowly over lunch.")
+    page.locator("#author").fill("Ada Reader")
+    page.locator("#email").fill("ada@example.org")
+    page.context.clear_cookies()  # the session, and with it the CSRF token, is gone
+    with page.expect_navigation() as nav:
+        page.locator("#submit").click()
+    assert nav.value.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("Your session expired")
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.locator("#comment")).to_have_value("Written slowly over lunch.")
+    expect(page.locator("#author")).to_have_value("Ada Reader")
+    page.locator("#submit").click()
+    page.wait_for_url(re.compile(r"#comment-\d+$"))
+    new_id = page.url.rsplit("#comment-", 1)[1]
+    expect(page.locator(f"#comment-{new_id} .comment-content")).to_have_text("Written slowly over lunch.")
