@@ -32,7 +32,7 @@ def image_placeholder(alt: str) -> str:
     An alt text that is only a file name (``iStock_000025095355XSmall``) describes
     nothing, so that frame is decorative and uncaptioned, hidden from screen readers.
     """
-    frame = '<span class="image-placeholder-frame" aria-hidden="true"></span>'
+    frame = '<span class="image-placeholder-box" aria-hidden="true"></span>'
     if FILE_NAME.fullmatch(alt):
         return f'<figure class="wp-block-image image-placeholder" aria-hidden="true">{frame}</figure>'
     return (f'<figure class="wp-block-image image-placeholder">{frame}'

@@ -59,7 +59,7 @@ def test_pictures_are_captioned_frames(page, live_server):
     expect(figures.locator("figcaption")).to_have_text([
         "Woman Carrying Stacked Cardboard Boxes While Standing On One Leg",
         "asphalt road with white start sign"])
-    box = figures.first.locator(".image-placeholder-frame").bounding_box()
+    box = figures.first.locator(".image-placeholder-box").bounding_box()
     assert box["width"] > 300 and box["height"] > 150
 
 
