@@ -78,6 +78,15 @@ def test_reply_works_from_the_keyboard(page, live_server):
     expect(page.locator("#comments > #respond")).to_have_count(1)
     expect(page.locator("#comment")).to_have_value("Typed from the keyboard")  # nothing lost
 
+    # Again, leaving by the Cancel link: it sits just before the form.
+    page.keyboard.press("Enter")
+    expect(page.locator("#comment")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator("#cancel-comment-reply-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(link).to_be_focused()
+    expect(page.locator("#comments > #respond")).to_have_count(1)
+
 
 def submit_reply(page, text: str, name="Ada Reader", email="ada@example.org"):
     page.locator("#comment").fill(text)
@@ -171,7 +180,10 @@ def test_refused_reply_comes_back_with_the_error_at_the_field(new_page, live_ser
     expect(page.locator("#reply-title")).to_contain_text(f"Reply to {FIRST}")
     expect(page.locator("#comment")).not_to_have_attribute("aria-invalid", "true")
 
-    page.locator("#email").fill("ada@example.org")
+    # The summary's link takes the reader to the field.
+    alert.get_by_role("link", name=re.compile("Please enter your email address")).click()
+    expect(email).to_be_focused()
+    page.keyboard.type("ada@example.org")
     page.locator("#submit").click()
     page.wait_for_url(re.compile(r"#comment-\d+$"))
     new_id = page.url.rsplit("#comment-", 1)[1]
