@@ -4,6 +4,7 @@ import re
 import pytest
 
 from tests.browser.conftest import require_browser
+from tests.conftest import add_comments
 
 require_browser()
 
@@ -71,3 +72,16 @@ def test_fits_a_phone_without_sideways_scrolling(new_page, live_server, width):
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     body_size = page.locator(".entry-content p").first.evaluate("p => parseFloat(getComputedStyle(p).fontSize)")
     assert body_size >= 16
+
+
+def test_deepest_replies_stay_readable_on_a_small_phone(app, new_page, live_server):
+    add_comments(app, live_server.slug, 5, replies_every=1)  # a chain down to depth 5
+    page = new_page(width=320, height=700)
+    page.goto(live_server.post_url())
+    deepest = page.locator("li.comment.depth-5 .comment-content").first
+    expect(deepest).to_have_text("Comment 4")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert deepest.bounding_box()["width"] >= 200
+    page.locator("li.comment.depth-4 .comment-reply-link").first.click()
+    assert page.locator("#respond").bounding_box()["width"] >= 200
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
