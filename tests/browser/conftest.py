@@ -72,16 +72,16 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """new_page(javascript=True, width=1280): a page in a fresh context (own cookies).
+    """new_page(javascript=True, width=1280, scheme="light"): a page in a fresh context (own cookies).
 
     After the test, fails if a page threw a script error or the browser blocked
     anything under the Content-Security-Policy.
     """
     contexts, problems = [], []
 
-    def make(javascript: bool = True, width: int = 1280, height: int = 900):
+    def make(javascript: bool = True, width: int = 1280, height: int = 900, scheme: str = "light"):
         context = browser.new_context(base_url=live_server.url, java_script_enabled=javascript,
-                                      viewport={"width": width, "height": height})
+                                      viewport={"width": width, "height": height}, color_scheme=scheme)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

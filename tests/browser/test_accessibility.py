@@ -39,9 +39,10 @@ def test_the_scan_sees_a_planted_violation(page, live_server):
         assert_no_serious_violations(page)
 
 
-@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
-def test_post_page(new_page, live_server, width):
-    page = new_page(width=width)
+@pytest.mark.parametrize("width, scheme", [(1280, "light"), (390, "light"), (1280, "dark")],
+                         ids=["desktop", "phone", "dark"])
+def test_post_page(new_page, live_server, width, scheme):
+    page = new_page(width=width, scheme=scheme)
     assert_strict_csp(page.goto(live_server.post_url()))
     assert_no_serious_violations(page)
 
@@ -52,7 +53,9 @@ def test_post_page_with_the_reply_form_moved(page, live_server):
     assert_no_serious_violations(page)
 
 
-def test_refused_form(page, live_server):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_refused_form(new_page, live_server, scheme):
+    page = new_page(scheme=scheme)
     page.goto(live_server.post_url())
     page.locator("#comment").fill("No email given")
     page.locator("#author").fill("Ada Reader")
