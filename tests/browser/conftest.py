@@ -59,8 +59,11 @@ def live_server(app, demo):
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for this package's tests. Package scope, not session: Playwright's sync
+    API leaves its event loop marked as running until it stops, which would break
+    asyncio.run() in tests collected after these."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=10_000)  # a shared, busy CI machine: patience, not flakiness
