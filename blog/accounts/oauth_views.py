@@ -13,6 +13,7 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user
+from joserfc.errors import JoseError
 from sqlalchemy import select
 
 from ..extensions import db
@@ -40,8 +41,10 @@ def _provider(name: str) -> Provider:
 
 
 def _back(message: str):
-    flash(message, "respond")
-    return redirect(session.pop(NEXT_KEY, None) or "/", code=303)
+    """To where the flow started; on a post page the message sits by the comment form."""
+    next_url = session.pop(NEXT_KEY, None) or "/"
+    flash(message, "respond" if next_url.endswith("#respond") else "message")
+    return redirect(next_url, code=303)
 
 
 @bp.route("/auth/<name>/login", methods=["GET", "POST"])
@@ -88,7 +91,7 @@ def oauth_callback(name: str):
     except requests.RequestException as exc:
         log.warning("oauth %s: provider unreachable or failing: %s", name, exc)
         return _back(f"{provider.title} is not answering just now. Please try again later.")
-    except (AuthlibBaseError, KeyError, ValueError, TypeError) as exc:
+    except (AuthlibBaseError, JoseError, KeyError, ValueError, TypeError) as exc:  # JoseError: ID token checks
         log.warning("oauth %s: unusable answer: %s: %s", name, type(exc).__name__, exc)
         return _back(f"{provider.title} sent an answer we could not verify, so you are not signed in. "
                      "Please try again.")
