@@ -42,6 +42,7 @@ DEFAULTS = {
     "MAIL_MAX_ATTEMPTS": 5,  # then the message is marked failed, its last error kept
     "MAIL_BACKOFF_SECONDS": 60,  # doubled after each failed attempt
     "MAIL_WORKER_INTERVAL": 5,  # seconds between outbox polls
+    "MAIL_TIMEOUT": 20,  # seconds for each SMTP step
     # Local accounts.
     "VERIFY_EMAIL_MAX_AGE": 3 * 24 * 3600,
     "PASSWORD_RESET_MAX_AGE": 3600,

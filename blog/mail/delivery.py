@@ -24,7 +24,6 @@ from ..models import OutboxMessage
 log = logging.getLogger(__name__)
 
 BATCH = 50
-SMTP_TIMEOUT = 20
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def _send(settings: SMTPSettings, messages: list[EmailMessage]) -> list[Exceptio
     cls = smtplib.SMTP_SSL if settings.tls else smtplib.SMTP
     kwargs = {"context": context} if settings.tls else {}
     outcomes: list[Exception | None] = []
-    with cls(settings.host, settings.port, timeout=SMTP_TIMEOUT, **kwargs) as smtp:
+    with cls(settings.host, settings.port, timeout=current_app.config["MAIL_TIMEOUT"], **kwargs) as smtp:
         if settings.starttls:
             smtp.starttls(context=context)
         if settings.username:
