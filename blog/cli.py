@@ -82,7 +82,10 @@ def mail_worker(once: bool):
 
     from .mail.delivery import run_worker
 
-    run_worker(current_app._get_current_object(), once=once)
+    try:
+        run_worker(current_app._get_current_object(), once=once)
+    except KeyboardInterrupt:
+        click.echo("mail worker stopped")
 
 
 def init_app(app: Flask) -> None:
