@@ -57,7 +57,9 @@ def oauth_login(name: str):
         post = db.session.scalar(select(Post).where(Post.slug == slug))
         if post is not None:
             save_draft(post, request.form)
-            back = url_for("reading.post", slug=post.slug, _anchor="respond")
+            parent = request.form.get("comment_parent", "")
+            back = url_for("reading.post", slug=post.slug, _anchor="respond",
+                           replytocom=parent if parent.isdigit() and parent != "0" and len(parent) < 18 else None)
     session[NEXT_KEY] = back
     session[LINK_KEY] = bool(request.method == "POST" and request.form.get("link") and current_user.is_authenticated)
     try:

@@ -192,3 +192,40 @@ def test_an_expired_flow_is_refused(app, client, post):
 def test_unknown_provider_is_404(client):
     assert client.get("/auth/nope/login").status_code == 404
     assert client.get("/auth/nope/callback?code=x&state=y").status_code == 404
+
+
+def test_a_reply_comes_back_as_a_reply(app, client, post):
+    from tests.conftest import add_comments
+
+    [parent] = add_comments(app, post, 1)
+    response = sign_in(client, post, comment="My reply", comment_parent=str(parent))
+    assert response.headers["Location"] == f"/{post}/?replytocom={parent}#respond"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Reply to Reader 0" in page and f'name="comment_parent" id="comment_parent" value="{parent}"' in page
+    assert "My reply</textarea>" in page
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "https://evil.example"])
+def test_next_of_the_provider_login_stays_on_site(client, post, target):
+    authorize = client.get("/auth/oidc/login", query_string={"next": target}).headers["Location"]
+    response = finish(client, drive_provider(authorize, CALLBACK))
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_a_stale_csrf_token_on_the_provider_button_keeps_the_text(app, client, post):
+    client.get(f"/{post}/")
+    response = client.post("/auth/oidc/login", data={"csrf_token": "stale", "post": post, "comment": "Do not lose me"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Do not lose me</textarea>" in page and "session expired" in page
+
+
+def test_the_post_page_allows_the_provider_in_form_action(client, post, oidc_provider):
+    csp = client.get(f"/{post}/").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {oidc_provider.issuer}" in csp
+
+
+def test_a_long_comment_survives_the_round_trip(client, post):
+    text = "Long thought. " * 4600  # about 64 KB: more than a cookie could carry
+    sign_in(client, post, comment=text.strip())
+    assert f"{text.strip()}</textarea>" in client.get(f"/{post}/").get_data(as_text=True)
