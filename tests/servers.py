@@ -52,8 +52,10 @@ class SMTPServer:
         return self.messages
 
 
-@pytest.fixture
-def smtp_server():
+def _start_smtp(tls: str | None = None, cert: tuple[str, str] | None = None):
+    """aiosmtpd on a free port: plain (tls=None), with STARTTLS ("starttls") or TLS from the start ("smtps")."""
+    import ssl
+
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -69,9 +71,58 @@ def smtp_server():
         server.logins.append((auth_data.login, ok))
         return AuthResult(success=ok)
 
-    controller = Controller(Handler(), hostname=server.host, port=server.port,
-                            authenticator=authenticator, auth_require_tls=False)
+    # aiosmtpd does not see implicit TLS (smtps) as TLS, so AUTH is only forced behind STARTTLS.
+    kwargs: dict = {"authenticator": authenticator, "auth_require_tls": tls == "starttls"}
+    if tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert)
+        if tls == "starttls":
+            kwargs.update(tls_context=context, require_starttls=True)
+        else:
+            kwargs["ssl_context"] = context
+    controller = Controller(Handler(), hostname=server.host, port=server.port, **kwargs)
     controller.start()
+    return server, controller
+
+
+@pytest.fixture
+def smtp_server():
+    server, controller = _start_smtp()
+    yield server
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1: (certificate path, key path); trust it as a CA file."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return str(folder / "cert.pem"), str(folder / "key.pem")
+
+
+@pytest.fixture
+def smtp_tls_server(request, tls_cert):
+    """Parametrize indirectly with "starttls" or "smtps"."""
+    server, controller = _start_smtp(request.param, tls_cert)
     yield server
     controller.stop()
 

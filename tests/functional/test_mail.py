@@ -113,3 +113,26 @@ def test_parse_mail_url(url, expected):
 def test_parse_mail_url_refuses_others(url):
     with pytest.raises(ValueError):
         parse_mail_url(url)
+
+
+@pytest.mark.parametrize(("smtp_tls_server", "scheme", "query"), [
+    ("starttls", "smtp", "?starttls=1"), ("smtps", "smtps", "")], indirect=["smtp_tls_server"])
+def test_delivers_over_tls_with_auth(app, smtp_tls_server, tls_cert, scheme, query):
+    app.config.update(MAIL_URL=f"{scheme}://mailer:s3cret@127.0.0.1:{smtp_tls_server.port}{query}",
+                      MAIL_CA_FILE=tls_cert[0])
+    mid = queue(app)
+    with app.app_context():
+        assert deliver_due() == (1, 0)
+    assert smtp_tls_server.logins == [(b"mailer", True)]
+    assert [m["Subject"] for m in smtp_tls_server.wait_for(1)] == ["Hello"]
+    assert row(app, mid).status == "sent"
+
+
+@pytest.mark.parametrize("smtp_tls_server", ["smtps"], indirect=True)
+def test_an_untrusted_certificate_is_a_failed_attempt(app, smtp_tls_server):
+    app.config.update(MAIL_URL=f"smtps://mailer:s3cret@127.0.0.1:{smtp_tls_server.port}", MAIL_TIMEOUT=3)
+    mid = queue(app)
+    with app.app_context():
+        assert deliver_due() == (0, 1)
+    assert "CERTIFICATE_VERIFY_FAILED" in row(app, mid).last_error
+    assert smtp_tls_server.messages == []
