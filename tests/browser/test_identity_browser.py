@@ -64,6 +64,8 @@ def test_sign_in_through_the_provider_and_comment(live_server, post, page):
     assert "You are commenting using your Test OpenID account." in respond.inner_text()
     assert "Dora Tester" in respond.inner_text()
     assert page.locator("#author").count() == 0  # guest fields hidden
+    # The avatar from the provider is allowed by this page's CSP and shows.
+    assert page.eval_on_selector(".identity-avatar", "img => img.complete && img.naturalWidth") == 40
     assert page.input_value("#comment") == "Written before signing in, kept through the round trip."
 
     page.locator("#submit").click()

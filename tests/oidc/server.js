@@ -33,11 +33,21 @@ const provider = new Provider(issuer, {
           email: `${id}@oidc.example`,
           email_verified: true,
           name: `${id[0].toUpperCase()}${id.slice(1)} Tester`,
-          picture: `${issuer}/avatar/${id}.png`,
+          picture: `${issuer}/avatar/${id}.svg`,
         };
       },
     };
   },
+});
+
+// Avatars for the `picture` claim, so the blog can show one.
+provider.use(async (ctx, next) => {
+  if (ctx.path.startsWith('/avatar/')) {
+    ctx.type = 'image/svg+xml';
+    ctx.body = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle cx="20" cy="20" r="20" fill="#2271b1"/></svg>';
+    return;
+  }
+  await next();
 });
 
 provider.listen(port, '127.0.0.1', () => {
