@@ -153,6 +153,7 @@ class Identity(db.Model):
     provider: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(254))
+    email_verified: Mapped[bool] = mapped_column(default=False)  # as the provider says
     name: Mapped[str | None] = mapped_column(String(245))
     avatar_url: Mapped[str | None] = mapped_column(String(500))
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,8 @@ def _identity(provider: str, subject: str) -> Identity | None:
 
 
 def _refresh(identity: Identity, profile: Profile) -> None:
-    identity.email, identity.name, identity.avatar_url = profile.email, profile.name, profile.avatar
+    identity.email, identity.email_verified = profile.email, profile.email_verified
+    identity.name, identity.avatar_url = profile.name, profile.avatar
 
 
 def sign_in_with(provider: str, title: str, profile: Profile) -> Identity:

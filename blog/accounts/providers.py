@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -26,8 +27,14 @@ class Profile:
     avatar: str | None
 
 
-def _text(value) -> str | None:
-    return str(value).strip() or None if value not in (None, "") else None
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _text(value, limit: int = 245) -> str | None:
+    """A provider's free text, without control characters (names end up in comments and mail)."""
+    if value is None:
+        return None
+    return _CONTROL.sub(" ", str(value)).strip()[:limit] or None
 
 
 def _https_or_none(url) -> str | None:

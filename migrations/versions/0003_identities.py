@@ -23,6 +23,7 @@ def upgrade():
     sa.Column('provider', sa.String(length=64), nullable=False),
     sa.Column('subject', sa.String(length=255), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('email_verified', sa.Boolean(), nullable=False),
     sa.Column('name', sa.String(length=245), nullable=True),
     sa.Column('avatar_url', sa.String(length=500), nullable=True),
     sa.Column('linked_at', sa.DateTime(timezone=True), nullable=False),

@@ -65,6 +65,7 @@ def test_first_sign_in_creates_a_user_and_keeps_the_comment(app, client, post):
     with app.app_context():
         identity = db.session.scalar(select(Identity))
         assert (identity.provider, identity.subject, identity.email) == ("oidc", "alice", "alice@oidc.example")
+        assert identity.email_verified is True and identity.avatar_url.endswith("/avatar/alice.svg")
         assert identity.user.display_name == "Alice Tester"
         assert identity.user.email is None  # never merged by address
 
