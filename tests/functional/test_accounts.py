@@ -191,3 +191,26 @@ def test_reset_is_throttled_per_account(client, make_user):
     make_user("reader@example.com", "Reader")
     codes = [form_post(client, "/reset", email="reader@example.com").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_throttling_is_shared_across_workers_through_redis(migrated, make_user):
+    """Two app instances (two gunicorn workers) count failed sign-ins in one Redis."""
+    import os
+    import uuid
+
+    from blog import create_app
+    from tests.conftest import test_config
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15; .ci/run does) to test shared limits")
+    make_user("reader@example.com", "Reader")
+    shared = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": url,
+              "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}", "LOGIN_LIMIT_PER_ACCOUNT": "3/minute"}
+    apps = [create_app(test_config(migrated, **shared)) for _ in range(2)]
+    workers = [a.test_client() for a in apps]
+    codes = [login(workers[i % 2], "reader@example.com", "wrong password").status_code for i in range(4)]
+    assert codes == [422, 422, 422, 429]
+    for a in apps:
+        with a.app_context():
+            db.engine.dispose()

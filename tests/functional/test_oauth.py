@@ -230,3 +230,12 @@ def test_a_long_comment_survives_the_round_trip(client, post):
     text = "Long thought. " * 4600  # about 64 KB: more than a cookie could carry
     sign_in(client, post, comment=text.strip())
     assert f"{text.strip()}</textarea>" in client.get(f"/{post}/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["", "?code=x", "?state=", "?code=x&state=y", "?error=access_denied",
+                                   "?error=server_error&error_description=%3Cscript%3E", "?code[]=x&state[]=y"])
+def test_hostile_callbacks_go_back_with_a_message(client, query):
+    response = client.get(f"/auth/oidc/callback{query}")
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Test OpenID" in page and "<script>" not in page
