@@ -165,6 +165,16 @@ def register(email: str, name: str, password: str) -> User | None:
     return user
 
 
+def resend_verification(user: User) -> bool:
+    """Mail a new confirmation link; False when there is nothing to confirm."""
+    if not user.email or user.email_verified_at is not None:
+        return False
+    _queue(user.email, "Confirm your email address", "verify", "verify", user=user,
+           url=url_for("accounts.verify", token=verify_token(user), _external=True))
+    db.session.commit()
+    return True
+
+
 def confirm_email(token: str, now: datetime | None = None) -> User | None:
     """Mark the address verified; None when the link is bad, expired or already used."""
     data = _load(VERIFY_SALT, token, current_app.config["VERIFY_EMAIL_MAX_AGE"])

@@ -13,7 +13,7 @@ from .forms import ChangePasswordForm, LoginForm, NewPasswordForm, RegisterForm,
 from .identities import IdentityError, can_unlink, identities_of, unlink
 from .oauth import providers
 from .service import (FormRefused, authenticate, change_password, confirm_email, register,
-                      request_password_reset, reset_password, user_for_reset)
+                      request_password_reset, resend_verification, reset_password, user_for_reset)
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,15 @@ def account():
         unlinkable={i.id for i in linked if can_unlink(current_user, i)},
         providers=providers(),
     ), 422 if request.method == "POST" else 200
+
+
+@bp.post("/account/verify")
+@login_required
+@limiter.limit(_config("RESET_LIMIT_PER_ACCOUNT"), key_func=lambda: f"verify:{current_user.id}", scope="verify")
+def resend_verify():
+    if resend_verification(current_user):
+        flash(f"We have sent a new confirmation link to {current_user.email}.")
+    return redirect(url_for("accounts.account"), code=303)
 
 
 @bp.post("/account/identities/<int:identity_id>/unlink")

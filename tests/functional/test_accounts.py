@@ -57,6 +57,20 @@ def test_register_mails_a_link_that_verifies_once(app, client, smtp_server):
     assert again.status_code == 410 and "already used" in again.get_data(as_text=True)
 
 
+def test_a_new_confirmation_link_can_be_asked_for(app, client, smtp_server):
+    register(client)
+    login(client, "new@example.com", "a long passphrase")
+    page = client.get("/account").get_data(as_text=True)
+    assert "not confirmed yet" in page
+    response = client.post("/account/verify", data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "We have sent a new confirmation link" in response.get_data(as_text=True)
+    mails = deliver(app, smtp_server, 2)
+    [first], [second] = links_in(mails[0]), links_in(mails[1])
+    assert client.get(path_of(second)).status_code == 303
+    assert client.get(path_of(first)).status_code == 410  # confirmed once: every link is spent
+    assert "(confirmed)" in client.get("/account").get_data(as_text=True)
+
+
 def test_registration_answer_is_the_same_for_a_known_address(app, client, smtp_server, make_user):
     make_user("taken@example.com", "Owner")
     known = register(client, email="taken@example.com").get_data(as_text=True)
