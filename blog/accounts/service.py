@@ -38,15 +38,13 @@ class FormRefused(Exception):
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def create_user(email: str, name: str, password: str | None, role: str = Role.READER,
-                verified: bool = False) -> User:
+def create_user(email: str, name: str, password: str | None, role: str = Role.READER) -> User:
     """:raise AccountError: unknown role, short password or an email already taken."""
     if role not in set(Role):
         raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(Role)}.")
     if password is not None and len(password) < MIN_PASSWORD:
         raise AccountError(f"The password must have at least {MIN_PASSWORD} characters.")
-    user = User(email=email.strip().lower(), display_name=name.strip(), role=role,
-                email_verified_at=datetime.now(timezone.utc) if verified else None)
+    user = User(email=email.strip().lower(), display_name=name.strip(), role=role)
     if password is not None:
         user.set_password(password)
     db.session.add(user)
