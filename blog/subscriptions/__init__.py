@@ -3,11 +3,11 @@ from flask import Blueprint, Flask
 
 bp = Blueprint("subscriptions", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on bp)
-
 
 def init_app(app: Flask) -> None:
+    # Views load here, not at import: the comment service imports this package's service.
     from ..signals import comment_changed
+    from . import views  # noqa: F401  (routes register on bp)
     from .notify import on_comment_changed
 
     app.register_blueprint(bp)

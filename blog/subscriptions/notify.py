@@ -18,11 +18,11 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..mail import queue_mail
+from ..mail import queue_mail, unsubscribe_headers
 from ..models import Comment, Post, Status, Subscriber, Subscription, SubscriptionNotice
 from ..moderation.settings import discussion_for
 from ..reading.thread import page_of
-from .service import BLOG, COMMENTS, REPLIES, manage_url, unsubscribe_headers, unsubscribe_url
+from .service import BLOG, COMMENTS, REPLIES, manage_url, unsubscribe_url
 
 log = logging.getLogger(__name__)
 

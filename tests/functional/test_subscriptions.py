@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from types import SimpleNamespace
 
 import pytest
 from itsdangerous import TimestampSigner
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from blog.extensions import db
 from blog.models import Comment, OutboxMessage, Post, Subscriber, Subscription, SubscriptionNotice
 from blog.signals import comment_changed
-from tests.conftest import csrf_from, post_comment
+from tests.conftest import csrf_from, login, post_comment
 
 SITE = {"SERVER_NAME": "blog.example"}  # CLI commands build links from it
 
@@ -180,14 +179,36 @@ def test_signup_with_a_bad_address_keeps_what_was_typed(app, client, post):
     assert page.status_code == 200 and outbox(app) == []
 
 
-def test_verified_account_skips_confirmation():
-    from blog.subscriptions.service import has_verified_email
+def verified(app, user_id: int) -> None:
+    from datetime import datetime, timezone
 
-    user = SimpleNamespace(is_authenticated=True, email="me@example.org", email_verified_at=object())
-    assert has_verified_email(user, "me@example.org")
-    assert not has_verified_email(user, "someone.else@example.org")
-    assert not has_verified_email(SimpleNamespace(is_authenticated=True, email="me@example.org"), "me@example.org")
-    assert not has_verified_email(None, "me@example.org")
+    from blog.models import User
+
+    with app.app_context():
+        db.session.get(User, user_id).email_verified_at = datetime.now(timezone.utc)
+        db.session.commit()
+
+
+def test_signed_in_user_with_a_verified_address_skips_confirmation(app, client, post, make_user):
+    verified(app, make_user("sam@example.com", "Sam"))
+    login(client, "sam@example.com")
+    html = client.get(f"/{post}/").get_data(as_text=True)
+    assert "your account's address, sam@example.com" in html
+    post_comment(client, post, author=None, email=None, comment="Signed in", subscribe_comments="y")
+    assert sign_up(client, post, "ignored@example.org").status_code == 303  # the account's address is used
+    assert outbox(app) == [] and subscriber(app, "ignored@example.org") is None
+    assert subscriber(app, "sam@example.com").confirmed_at is not None
+    with app.app_context():
+        assert {s.kind for s in db.session.scalars(select(Subscription))} == {"comments", "blog"}
+
+
+def test_signed_in_user_with_an_unverified_address_confirms_by_mail(app, client, post, make_user):
+    make_user("una@example.com", "Una")
+    login(client, "una@example.com")
+    post_comment(client, post, author=None, email=None, comment="Signed in", subscribe_comments="y")
+    [mail] = outbox(app)
+    assert (mail.to_addr, mail.kind) == ("una@example.com", "subscription-confirm")
+    assert subscriber(app, "una@example.com").confirmed_at is None
 
 
 # --- notifications on approval ------------------------------------------------
