@@ -1,4 +1,4 @@
-"""Command-line interface: ``flask demo load``, ``flask users create``, ``flask comments resanitize``."""
+"""Command-line interface: ``flask demo load``, ``flask users create``, ``flask comments resanitize|purge``."""
 from __future__ import annotations
 
 import sys
@@ -68,6 +68,15 @@ def comments_resanitize():
             changed += 1
     db.session.commit()
     click.echo(f"Resanitized {total} comments; {changed} changed.")
+
+
+@comments.command("purge")
+@click.option("--days", type=int, default=None, help="Override the MODERATION_PURGE_DAYS setting (30).")
+def comments_purge(days: int | None):
+    """Delete spam and trash older than the purge setting (run daily, e.g. from cron)."""
+    from .moderation.service import purge
+
+    click.echo(f"Purged {purge(days=days)} spam and trashed comments.")
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,8 @@ from flask_login import current_user
 
 from ..models import Status
 from ..moderation.settings import discussion_for
+from ..moderation.spam import HONEYPOT_FIELD, STAMP_FIELD, form_age
+from ..moderation.own import remember_own
 from ..reading.thread import page_of
 from ..reading.views import HELD_SESSION_KEY, get_post, render_post
 from . import bp
@@ -21,10 +23,13 @@ def create(slug: str):
     try:
         comment = submit_comment(post, request.form, Submission(
             user=current_user if current_user.is_authenticated else None,
-            ip=request.remote_addr, user_agent=request.user_agent.string))
+            ip=request.remote_addr, user_agent=request.user_agent.string,
+            honeypot=request.form.get(HONEYPOT_FIELD, ""), form_age=form_age(request.form.get(STAMP_FIELD))))
     except CommentRefused as refused:
         return render_post(post, form, errors=refused.errors, message=refused.message,
                            status=refused.status)
+    if comment.user_id is None:
+        remember_own(comment.id)  # lets this guest edit or delete it for a while
     if comment.status == Status.PENDING:
         held = [i for i in session.get(HELD_SESSION_KEY, []) if i != comment.id]
         session[HELD_SESSION_KEY] = (held + [comment.id])[-HELD_REMEMBERED:]

@@ -19,7 +19,7 @@ from ..models import Comment, Post, Status
 # Columns a rendered comment needs: never the email, IP or user agent.
 PUBLIC_COLUMNS = (Comment.id, Comment.post_id, Comment.parent_id, Comment.root_id, Comment.depth,
                   Comment.user_id, Comment.author_name, Comment.author_url, Comment.avatar_key, Comment.body_html,
-                  Comment.status, Comment.created_at, Comment.edited_at)
+                  Comment.status, Comment.created_at, Comment.edited_at, Comment.deleted_at)
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,12 @@ def _visible(held_ids: Iterable[int]):
 def counts_for(post_id: int) -> Counts:
     approved = Comment.status == Status.APPROVED
     row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Comment.parent_id.is_(None), 1), else_=0)), 0))
+        # A deleted comment kept for its replies holds its place but is no "thought".
+        select(func.coalesce(func.sum(case((Comment.deleted_at.is_(None), 1), else_=0)), 0),
+               func.coalesce(func.sum(case((Comment.parent_id.is_(None), 1), else_=0)), 0))
         .where(Comment.post_id == post_id, approved)
     ).one()
-    return Counts(approved=row[0], top_level=int(row[1]))
+    return Counts(approved=int(row[0]), top_level=int(row[1]))
 
 
 def page_of(comment: Comment, per_page: int) -> int:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import Response, abort, render_template, request, session
 from sqlalchemy import select
 
@@ -7,6 +9,8 @@ from ..avatars import identicon_svg
 from ..comments.forms import CommentForm
 from ..extensions import db
 from ..models import Comment, Post, Status
+from ..moderation.own import editable_ids
+from ..moderation.rules import closed_by_age
 from ..moderation.settings import discussion_for
 from . import bp
 from .thread import thread_page
@@ -56,10 +60,14 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
             form.comment_parent.data = str(reply_to.id)
     thread = thread_page(post, int_arg("cpage", 1), discussion.per_page,
                          session.get(HELD_SESSION_KEY, ()))
+    now = datetime.now(timezone.utc)
     return render_template(
         "reading/post.html", post=post, thread=thread, form=form, errors=errors or {},
         message=message, reply_to=reply_to, max_depth=discussion.thread_depth,
         held_ids=set(session.get(HELD_SESSION_KEY, ())),
+        editable_ids=editable_ids(thread.walk, now, discussion.edit_minutes),
+        comments_closed=closed_by_age(post.published_at, now, discussion.close_after_days),
+        sign_in_required=discussion.sign_in_required,
     ), status
 
 
