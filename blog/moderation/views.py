@@ -31,9 +31,9 @@ def comment_form_stamp() -> str:
     return form_stamp()
 
 
-@bp.errorhandler(service.NotAllowed)
+@bp.app_errorhandler(service.NotAllowed)
 def not_allowed(_error):
-    abort(403)
+    return render_template("errors/error.html", status=403, message="You are not allowed to do that."), 403
 
 
 def _desk_user():
