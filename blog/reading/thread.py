@@ -44,9 +44,11 @@ class ThreadPage:
     walk: list[Node]
 
 
-def _visible(held_ids: Iterable[int]):
+def _visible(held_ids: Iterable[int], moderator: bool = False):
     held = list(held_ids)
     approved = Comment.status == Status.APPROVED
+    if moderator:  # the post's moderators see held comments in place, to reply or act on them
+        return Comment.status.in_([Status.APPROVED, Status.PENDING])
     if not held:
         return approved
     return or_(approved, and_(Comment.id.in_(held), Comment.status == Status.PENDING))
@@ -75,13 +77,14 @@ def page_of(comment: Comment, per_page: int) -> int:
     return before // per_page + 1
 
 
-def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = ()) -> ThreadPage:
+def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = (),
+                moderator: bool = False) -> ThreadPage:
     """Two queries whatever the thread's size: the counts, and the page's comments."""
     held_ids = list(held_ids)
     counts = counts_for(post.id)
     pages = max(1, math.ceil(counts.top_level / per_page))
     page = min(max(1, page), pages)
-    visible = _visible(held_ids)
+    visible = _visible(held_ids, moderator)
     roots = (
         select(Comment.id)
         .where(Comment.post_id == post.id, Comment.parent_id.is_(None), visible)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Response, abort, render_template, request, session
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..avatars import identicon_svg
@@ -10,6 +11,7 @@ from ..comments.forms import CommentForm
 from ..extensions import db
 from ..models import Comment, Post, Status
 from ..moderation.own import editable_ids
+from ..permissions import can_moderate
 from ..moderation.rules import closed_by_age
 from ..moderation.settings import discussion_for
 from . import bp
@@ -49,17 +51,19 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
                 message: str | None = None, status: int = 200):
     """The post page; a refused comment comes back here with its form as typed."""
     discussion = discussion_for(post)
+    moderator = can_moderate(current_user, post)
     form = form or CommentForm(formdata=None)
     reply_to = None
     parent_id = form.comment_parent.data if errors is not None else int_arg("replytocom")
     if parent_id and str(parent_id).isdigit():
         reply_to = db.session.get(Comment, int(parent_id))
-        if reply_to is None or reply_to.post_id != post.id or reply_to.status != Status.APPROVED:
+        replyable = (Status.APPROVED, Status.PENDING) if moderator else (Status.APPROVED,)
+        if reply_to is None or reply_to.post_id != post.id or reply_to.status not in replyable:
             reply_to = None
         else:
             form.comment_parent.data = str(reply_to.id)
     thread = thread_page(post, int_arg("cpage", 1), discussion.per_page,
-                         session.get(HELD_SESSION_KEY, ()))
+                         session.get(HELD_SESSION_KEY, ()), moderator=moderator)
     now = datetime.now(timezone.utc)
     return render_template(
         "reading/post.html", post=post, thread=thread, form=form, errors=errors or {},
@@ -67,7 +71,7 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
         held_ids=set(session.get(HELD_SESSION_KEY, ())),
         editable_ids=editable_ids(thread.walk, now, discussion.edit_minutes),
         comments_closed=closed_by_age(post.published_at, now, discussion.close_after_days),
-        sign_in_required=discussion.sign_in_required,
+        sign_in_required=discussion.sign_in_required, moderator=moderator,
     ), status
 
 

@@ -246,3 +246,23 @@ def test_purge_empties_old_spam_and_trash(app, world, author, runner):
     assert status_of(app, world.approved_id) == "trash"
     html = author.get("/moderation/").get_data(as_text=True)
     assert counts(html)["Spam"] == 0 and counts(html)["Trash"] == 1
+
+
+def test_author_replies_to_a_held_comment_from_the_post_page(app, world, author):
+    html = author.get(f"/{world.slug}/").get_data(as_text=True)
+    assert "Held words, first time" in html and "This comment is awaiting moderation." in html
+    assert f"replytocom={world.comment_id}" in html
+    reader = app.test_client().get(f"/{world.slug}/").get_data(as_text=True)
+    assert "Held words" not in reader and f"replytocom={world.comment_id}" not in reader
+    form = author.get(f"/{world.slug}/?replytocom={world.comment_id}").get_data(as_text=True)
+    assert "Reply to Gus Guest" in form
+    res = post_comment(author, world.slug, comment="Welcome!", comment_parent=str(world.comment_id))
+    assert res.status_code == 303 and status_of(app, world.comment_id) == "approved"
+    html = app.test_client().get(f"/{world.slug}/").get_data(as_text=True)
+    assert "Held words, first time" in html and "Welcome!" in html
+
+
+def test_reader_cannot_reply_to_a_held_comment(app, world):
+    res = post_comment(app.test_client(), world.slug, comment="sneaky", comment_parent=str(world.comment_id))
+    assert res.status_code == 422 and status_of(app, world.comment_id) == "pending"
+    assert "sneaky" in res.get_data(as_text=True)
