@@ -50,6 +50,8 @@ class Invalid(Exception):
 ACTIONS = {"approve": Status.APPROVED, "unapprove": Status.PENDING, "spam": Status.SPAM,
            "unspam": None, "trash": Status.TRASH, "restore": None}
 BULK_ACTIONS = (*ACTIONS, "delete")
+ACTION_NAMES = {"approve": "Approved", "unapprove": "Unapproved", "spam": "Marked as spam", "unspam": "Not spam",
+                "trash": "Trashed", "restore": "Restored"}
 
 
 def _now(now: datetime | None) -> datetime:
@@ -463,11 +465,14 @@ def desk_page(actor: User, status: str | None, post_id: int | None, search: str,
     rows = db.session.scalars(rows_query.options(contains_eager(Comment.post)).order_by(Comment.created_at.desc(), Comment.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).all()
     ids = [c.id for c in rows]
+    # Why each row has its status: the latest change's reasons, or who made it.
     reasons: dict[int, list[str]] = {}
-    for cid, why in db.session.execute(select(ModerationEvent.comment_id, ModerationEvent.reasons)
-                                       .where(ModerationEvent.comment_id.in_(ids), ModerationEvent.action != "edit")
-                                       .order_by(ModerationEvent.id)).all():
-        reasons[cid] = why or []
+    for cid, why, action, name in db.session.execute(
+            select(ModerationEvent.comment_id, ModerationEvent.reasons, ModerationEvent.action, User.display_name)
+            .outerjoin(User, User.id == ModerationEvent.actor_id)
+            .where(ModerationEvent.comment_id.in_(ids), ModerationEvent.action != "edit")
+            .order_by(ModerationEvent.id)).all():
+        reasons[cid] = why or ([f"{ACTION_NAMES.get(action, action)} by {name}"] if name else [])
     parent_ids = {c.parent_id for c in rows if c.parent_id}
     parents = dict(db.session.execute(select(Comment.id, Comment.author_name)
                                       .where(Comment.id.in_(parent_ids))).all()) if parent_ids else {}

@@ -266,3 +266,26 @@ def test_reader_cannot_reply_to_a_held_comment(app, world):
     res = post_comment(app.test_client(), world.slug, comment="sneaky", comment_parent=str(world.comment_id))
     assert res.status_code == 422 and status_of(app, world.comment_id) == "pending"
     assert "sneaky" in res.get_data(as_text=True)
+
+
+def test_desk_says_who_changed_a_status(app, world, author):
+    act(author, world.approved_id, "unapprove")
+    html = author.get("/moderation/?status=pending").get_data(as_text=True)
+    row = html[html.index(f'id="comment-row-{world.approved_id}"'):]
+    assert "Unapproved by Winifred" in row[:row.index("</tr>")]
+
+
+def test_quick_edit_of_an_account_comment_keeps_the_account_name(app, world, author):
+    reader = signed_in(app, "reader@example.com")
+    post_comment(reader, world.slug, author=None, email=None, comment="Reader words")
+    with app.app_context():
+        c = db.session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+    form = author.get(f"/moderation/comments/{c.id}/edit").get_data(as_text=True)
+    assert 'name="email"' not in form
+    res = author.post(f"/moderation/comments/{c.id}/edit", data={
+        "comment": "Reader words, tidied", "author": "Someone Else", "csrf_token": token_of(author, "/moderation/")})
+    assert res.status_code == 303
+    with app.app_context():
+        c = db.session.get(Comment, c.id)
+        assert (c.body_raw, c.author_name, c.author_email) == ("Reader words, tidied", "Rita Reader",
+                                                               "reader@example.com")
