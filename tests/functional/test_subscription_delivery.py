@@ -4,9 +4,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from blog.mail.delivery import deliver_due
 from tests.conftest import csrf_from, post_comment
-from tests.functional.test_subscriptions import last_comment_id, set_status
+from tests.functional.test_subscriptions import last_comment_id, moderate
 from tests.servers import free_port, links_in
 
 
@@ -19,6 +21,8 @@ def path_of(url: str) -> str:
     return re.sub(r"^https?://[^/]+", "", url)
 
 
+# Only the subscriber's mail here: the author's held-comment mail has its own tests.
+@pytest.mark.parametrize("config_overrides", [{"MODERATION_NOTIFY_HELD": False}], indirect=True)
 def test_subscription_mail_survives_an_smtp_outage_and_arrives_once(app, client, post, smtp_server):
     app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there: the outage
     post_comment(client, post, author="Ann", email="ann@example.org", comment="My thoughts",
@@ -37,12 +41,12 @@ def test_subscription_mail_survives_an_smtp_outage_and_arrives_once(app, client,
     page = client.get(path_of(confirm_url))
     assert client.post(path_of(confirm_url), data={"csrf_token": csrf_from(page.get_data(as_text=True))}).status_code == 303
 
-    set_status(app, parent, "approved", "approve")
+    moderate(app, parent, "approve")
     post_comment(app.test_client(), post, author="Bob", email="bob@example.org", comment_parent=str(parent),
                  comment="A <b>bold</b> reply")
     reply = last_comment_id(app)
     assert deliver(app, minutes=61) == (0, 0)  # held: nothing to send
-    set_status(app, reply, "approved", "approve")
+    moderate(app, reply, "approve")
     assert deliver(app, minutes=62) == (1, 0)
     messages = smtp_server.wait_for(2)
     assert len(messages) == 2
@@ -57,6 +61,6 @@ def test_subscription_mail_survives_an_smtp_outage_and_arrives_once(app, client,
     assert app.test_client().post(path_of(one_click), data={"List-Unsubscribe": "One-Click"}).status_code == 200
     post_comment(app.test_client(), post, author="Cleo", email="cleo@example.org", comment_parent=str(parent),
                  comment="Another reply")
-    set_status(app, last_comment_id(app), "approved", "approve")
+    moderate(app, last_comment_id(app), "approve")
     assert deliver(app, minutes=63) == (0, 0)
     assert len(smtp_server.messages) == 2

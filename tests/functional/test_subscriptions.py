@@ -18,8 +18,9 @@ SITE = {"SERVER_NAME": "blog.example"}  # CLI commands build links from it
 
 
 def outbox(app, to: str | None = None, kind: str | None = None) -> list[OutboxMessage]:
+    """Subscription mail in the outbox (the author's moderation mail is another matter)."""
     with app.app_context():
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        query = select(OutboxMessage).where(OutboxMessage.kind.startswith("subscription-")).order_by(OutboxMessage.id)
         if to:
             query = query.where(OutboxMessage.to_addr == to)
         if kind:
@@ -56,6 +57,16 @@ def set_status(app, comment_id: int, status: str, action: str) -> None:
         comment.status = status
         db.session.commit()
         comment_changed.send(app, comment=comment, post_id=comment.post_id, action=action)
+
+
+def moderate(app, comment_id: int, action: str) -> None:
+    """The post's author acts on the desk, through the moderation service."""
+    from blog.models import User
+    from blog.moderation.service import set_status as desk_action
+
+    with app.test_request_context():
+        comment = db.session.get(Comment, comment_id)
+        assert desk_action(comment, action, db.session.get(User, comment.post.author_id))
 
 
 def last_comment_id(app) -> int:
@@ -247,6 +258,21 @@ def test_reply_notifies_the_parents_subscriber_only_after_approval(app, client, 
     set_status(app, reply, "pending", "unapprove")
     set_status(app, reply, "approved", "approve")
     assert len(outbox(app, kind="subscription-comment")) == 1
+
+
+def test_author_approving_on_the_desk_notifies_once(app, client, post):
+    parent = subscribed_commenter(app, client, post, subscribe_replies=True)
+    post_comment(app.test_client(), post, author="Bob", email="bob@example.org", comment_parent=str(parent),
+                 comment="Held at first")
+    reply = last_comment_id(app)
+    moderate(app, reply, "spam")
+    moderate(app, reply, "unspam")
+    assert outbox(app, kind="subscription-comment") == []
+    moderate(app, reply, "approve")
+    moderate(app, reply, "unapprove")
+    moderate(app, reply, "approve")
+    [mail] = outbox(app, kind="subscription-comment")
+    assert mail.to_addr == "ann@example.org" and f"#comment-{reply}" in mail.body_text
 
 
 @pytest.mark.parametrize("config_overrides", [{"COMMENT_PREVIOUSLY_APPROVED": False}], indirect=True)
