@@ -71,5 +71,8 @@ def comments_resanitize():
 
 
 def init_app(app: Flask) -> None:
+    from .demo_thread import thread_command
+
+    demo.add_command(thread_command)
     for group in (demo, users, comments):
         app.cli.add_command(group)

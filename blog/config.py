@@ -38,6 +38,12 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "TRUSTED_PROXIES": 0,
     "PREFERRED_URL_SCHEME": "http",
+    # Thread cache (blog/caching.py): per process, and in Redis too when REDIS_URL is set.
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_LOCAL_BYTES": 32 * 1024 * 1024,
+    "PAGE_CACHE_TTL": 24 * 3600,  # seconds an old version lingers in Redis
+    # JSON API: origins allowed to read it from a browser (comma list, or "*").
+    "CORS_ORIGINS": "",
 }
 
 # Read from the environment under their own names (DESIGN.md's table).

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import load_only
 
 from ..extensions import db
 from ..models import Comment, Post, Status
@@ -33,7 +33,7 @@ class Node:
     """One step of the walk: open a comment, open its children, close them, close it."""
 
     kind: str  # "comment" | "children" | "end_children" | "end_comment"
-    comment: Comment | None = None
+    comment: Any = None  # a row of PUBLIC_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -73,37 +73,62 @@ def page_of(comment: Comment, per_page: int) -> int:
     return before // per_page + 1
 
 
+def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterable[int] = ()) -> list:
+    """One query: the public columns of a page's comments (every comment when ``per_page`` is
+    None), oldest first, as plain rows rather than ORM objects (no identity map, no events)."""
+    visible = _visible(held_ids)
+    where = [Comment.post_id == post_id, visible]
+    if per_page is not None:
+        roots = (
+            select(Comment.id)
+            .where(Comment.post_id == post_id, Comment.parent_id.is_(None), visible)
+            .order_by(Comment.created_at, Comment.id)
+            .limit(per_page).offset((page - 1) * per_page)
+            .scalar_subquery()
+        )
+        where.append(Comment.root_id.in_(roots))
+    return db.session.execute(
+        select(*PUBLIC_COLUMNS).where(*where).order_by(Comment.created_at, Comment.id)
+    ).all()
+
+
+def clamp_page(page: int, per_page: int | None, counts: Counts) -> tuple[int, int]:
+    """(page, pages): a page past either end falls back to the nearest one."""
+    pages = max(1, math.ceil(counts.top_level / per_page)) if per_page else 1
+    return min(max(1, page), pages), pages
+
+
 def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = ()) -> ThreadPage:
     """Two queries whatever the thread's size: the counts, and the page's comments."""
-    held_ids = list(held_ids)
     counts = counts_for(post.id)
-    pages = max(1, math.ceil(counts.top_level / per_page))
-    page = min(max(1, page), pages)
-    visible = _visible(held_ids)
-    roots = (
-        select(Comment.id)
-        .where(Comment.post_id == post.id, Comment.parent_id.is_(None), visible)
-        .order_by(Comment.created_at, Comment.id)
-        .limit(per_page).offset((page - 1) * per_page)
-        .scalar_subquery()
-    )
-    comments = db.session.scalars(
-        select(Comment).options(load_only(*PUBLIC_COLUMNS, raiseload=True))
-        .where(Comment.root_id.in_(roots), visible)
-        .order_by(Comment.created_at, Comment.id)
-    ).all()
+    page, pages = clamp_page(page, per_page, counts)
+    comments = comment_rows(post.id, page, per_page, list(held_ids))
     return ThreadPage(counts=counts, page=page, pages=pages, walk=list(walk(comments)))
 
 
-def walk(comments: list[Comment]) -> Iterator[Node]:
+def nest(items: list[dict]) -> list[dict]:
+    """Hang each item (with ``id``, ``parent`` and an empty ``replies`` list) under its parent,
+    in O(n) whatever the order; one whose parent is not among them is left out with its replies."""
+    by_id = {item["id"]: item for item in items}
+    top: list[dict] = []
+    for item in items:
+        parent = item["parent"]
+        if parent is None:
+            top.append(item)
+        elif parent in by_id:
+            by_id[parent]["replies"].append(item)
+    return top
+
+
+def walk(comments: list) -> Iterator[Node]:
     """Walk comments (ordered oldest first) as a tree, depth first, in O(n), no recursion.
 
     A comment whose parent is not among them (not visible) is left out with its replies.
     """
-    children: dict[int | None, list[Comment]] = {}
+    children: dict[int | None, list] = {}
     for c in comments:
         children.setdefault(c.parent_id, []).append(c)
-    stack: list[Iterator[Comment]] = [iter(children.get(None, ()))]
+    stack: list[Iterator] = [iter(children.get(None, ()))]
     while stack:
         c = next(stack[-1], None)
         if c is None:
