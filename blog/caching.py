@@ -108,8 +108,13 @@ def cached(key: str, produce) -> bytes:
 
 
 def post_key(post: Post, *parts) -> str:
-    """What a post's thread looks like depends on these; the version covers its comments."""
-    return ":".join(map(str, (post.id, post.comments_version, *parts)))
+    """What a post's thread looks like depends on these; the version covers its comments.
+
+    The timestamps keep a database restored from a backup (or rebuilt by a test) from
+    meeting entries that a lower version left in Redis.
+    """
+    stamps = (t.timestamp() if t else 0 for t in (post.comments_changed_at, post.published_at))
+    return ":".join(map(str, (post.id, post.comments_version, *stamps, *parts)))
 
 
 def etag_for(*parts) -> str:
@@ -183,4 +188,4 @@ def init_app(app: Flask) -> None:
         app.extensions["thread_cache"] = ThreadCache(
             max_bytes=int(app.config["PAGE_CACHE_LOCAL_BYTES"]),
             redis_url=app.config.get("REDIS_URL"),
-            ttl=int(app.config["PAGE_CACHE_TTL"]), prefix="blog:thread:")
+            ttl=int(app.config["PAGE_CACHE_TTL"]), prefix=app.config["PAGE_CACHE_PREFIX"])

@@ -42,6 +42,7 @@ DEFAULTS = {
     "PAGE_CACHE": True,
     "PAGE_CACHE_LOCAL_BYTES": 32 * 1024 * 1024,
     "PAGE_CACHE_TTL": 24 * 3600,  # seconds an old version lingers in Redis
+    "PAGE_CACHE_PREFIX": "blog:thread:",  # Redis key prefix: one per site sharing a Redis
     # JSON API: origins allowed to read it from a browser (comma list, or "*").
     "CORS_ORIGINS": "",
 }
