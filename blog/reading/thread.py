@@ -74,9 +74,13 @@ def page_of(comment: Comment, per_page: int) -> int:
     return before // per_page + 1
 
 
-def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterable[int] = ()) -> list:
+def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterable[int] = (),
+                 stream: bool = False):
     """One query: the public columns of a page's comments (every comment when ``per_page`` is
-    None), oldest first, as plain rows rather than ORM objects (no identity map, no events)."""
+    None), oldest first, as plain rows rather than ORM objects (no identity map, no events).
+
+    ``stream``: an iterator over the rows as the driver hands them over, not a list.
+    """
     visible = _visible(held_ids)
     where = [C.post_id == post_id, visible]
     if per_page is not None:
@@ -88,7 +92,8 @@ def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterab
             .scalar_subquery()
         )
         where.append(C.root_id.in_(roots))
-    return db.session.execute(select(*PUBLIC_COLUMNS).where(*where).order_by(C.created_at, C.id)).all()
+    result = db.session.execute(select(*PUBLIC_COLUMNS).where(*where).order_by(C.created_at, C.id))
+    return result if stream else result.all()
 
 
 def clamp_page(page: int, per_page: int | None, counts: Counts) -> tuple[int, int]:
@@ -105,17 +110,16 @@ def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = 
     return ThreadPage(counts=counts, page=page, pages=pages, walk=list(walk(comments)))
 
 
-def nest(items: list[dict]) -> list[dict]:
+def nest(items: list) -> list:
     """Hang each item (with ``id``, ``parent`` and an empty ``replies`` list) under its parent,
     in O(n) whatever the order; one whose parent is not among them is left out with its replies."""
-    by_id = {item["id"]: item for item in items}
-    top: list[dict] = []
+    by_id = {item.id: item for item in items}
+    top = []
     for item in items:
-        parent = item["parent"]
-        if parent is None:
+        if item.parent is None:
             top.append(item)
-        elif parent in by_id:
-            by_id[parent]["replies"].append(item)
+        elif item.parent in by_id:
+            by_id[item.parent].replies.append(item)
     return top
 
 
