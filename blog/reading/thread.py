@@ -82,8 +82,12 @@ def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterab
     ``stream``: an iterator over the rows as the driver hands them over, not a list.
     """
     visible = _visible(held_ids)
-    where = [C.post_id == post_id, visible]
-    if per_page is not None:
+    where = [visible]
+    if per_page is None:
+        where.append(C.post_id == post_id)
+    else:
+        # By root_id alone (the roots are this post's): with post_id here too, planners
+        # walk every comment of the post instead of the page's subtrees.
         roots = (
             select(C.id)
             .where(C.post_id == post_id, C.parent_id.is_(None), visible)
