@@ -96,8 +96,10 @@ def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterab
             .scalar_subquery()
         )
         where.append(C.root_id.in_(roots))
-    result = db.session.execute(select(*PUBLIC_COLUMNS).where(*where).order_by(C.created_at, C.id))
-    return result if stream else result.all()
+    query = select(*PUBLIC_COLUMNS).where(*where).order_by(C.created_at, C.id)
+    if stream:
+        return db.session.execute(query.execution_options(yield_per=1000))  # fetched in batches
+    return db.session.execute(query).all()
 
 
 def clamp_page(page: int, per_page: int | None, counts: Counts) -> tuple[int, int]:
