@@ -170,9 +170,12 @@ def _bump_in_transaction(session, flush_context) -> None:
     post_ids |= {obj.id for obj in session.dirty
                  if isinstance(obj, Post) and session.is_modified(obj, include_collections=False)}
     post_ids.discard(None)
+    # Once per transaction is enough: every change in it becomes visible with that one bump.
+    bumped = session.info.setdefault(BUMPED, set())
+    post_ids -= bumped
     if post_ids:
         bump(session.connection(), post_ids)
-        session.info.setdefault(BUMPED, set()).update(post_ids)
+        bumped.update(post_ids)
 
 
 @comment_changed.connect
