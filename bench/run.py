@@ -405,7 +405,8 @@ listen = http://127.0.0.1:{port}/
 enabled = false
 """)
     # A long timeout: Isso takes seconds per fetch of a big thread, past gunicorn's 30 s default.
-    cmd = [str(python.parent / "gunicorn"), "-w", "2", "--timeout", "600", "-b", f"127.0.0.1:{port}",
+    # --preload, as Isso's docs advise: two workers setting up a new database at once collide.
+    cmd = [str(python.parent / "gunicorn"), "-w", "2", "--preload", "--timeout", "600", "-b", f"127.0.0.1:{port}",
            "isso.run"]
     ready = f"http://127.0.0.1:{port}/info"
     with server(cmd, {"ISSO_SETTINGS": str(cfg)}, ready, work / "isso.log") as proc:
@@ -491,7 +492,9 @@ def machine() -> dict:
 
 
 def ratio(a, b) -> str:
-    return f"{a / b:,.1f}×" if a and b else "–"
+    if not (a and b):
+        return "–"
+    return f"{a / b:,.1f}×" if a >= b else f"{a / b:.3f}×"
 
 
 def report(results: dict) -> str:

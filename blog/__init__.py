@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .accounts import bp as accounts_bp
     from .comments import bp as comments_bp
+    from .moderation.views import bp as moderation_bp
     from .reading import bp as reading_bp
     from .api import bp as api_bp  # after comments: reading and comments import each other
 
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(comments_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(moderation_bp)
 
     from . import errors, templating
 

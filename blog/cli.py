@@ -1,4 +1,5 @@
-"""Command-line interface: ``flask demo load``, ``flask users create``, ``flask comments resanitize``."""
+"""Command-line interface: ``flask demo load``, ``flask users create``,
+``flask comments resanitize|purge``, ``flask mail worker``."""
 from __future__ import annotations
 
 import sys
@@ -70,9 +71,33 @@ def comments_resanitize():
     click.echo(f"Resanitized {total} comments; {changed} changed.")
 
 
+mail = AppGroup("mail", help="The outbox.")
+
+
+@mail.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def mail_worker(once: bool):
+    """Deliver queued mail over SMTP (MAIL_URL) or to the log, retrying with backoff."""
+    from flask import current_app
+
+    from .mail.delivery import run_worker
+
+    try:
+        run_worker(current_app._get_current_object(), once=once)
+    except KeyboardInterrupt:
+        click.echo("mail worker stopped")
+@comments.command("purge")
+@click.option("--days", type=int, default=None, help="Override the MODERATION_PURGE_DAYS setting (30).")
+def comments_purge(days: int | None):
+    """Delete spam and trash older than the purge setting (run daily, e.g. from cron)."""
+    from .moderation.service import purge
+
+    click.echo(f"Purged {purge(days=days)} spam and trashed comments.")
+
+
 def init_app(app: Flask) -> None:
     from .demo_thread import thread_command
 
     demo.add_command(thread_command)
-    for group in (demo, users, comments):
+    for group in (demo, users, comments, mail):
         app.cli.add_command(group)

@@ -24,8 +24,20 @@ DEFAULTS = {
     "DISALLOWED_KEYS": "",  # one per line: trash
     "COMMENT_FLOOD_SECONDS": 15,
     "COMMENT_EDIT_MINUTES": 15,
-    # Request limits: the largest comment plus the other fields fits well inside.
-    "MAX_CONTENT_LENGTH": 512 * 1024,
+    # Trust a guest's earlier approval by name+email alone, as WordPress does (unverified).
+    "COMMENT_TRUST_UNVERIFIED_EMAIL": False,
+    "COMMENT_REGISTRATION": False,  # "Users must be registered and logged in to comment"
+    "COMMENT_CLOSE_AFTER_DAYS": 0,  # close comments on posts older than N days (0: never)
+    "COMMENT_MIN_SUBMIT_SECONDS": 3,  # a form sent sooner after it was served is spam
+    "MODERATION_NOTIFY_HELD": True,  # mail the post's author when a comment is held
+    "MODERATION_NOTIFY_PUBLISHED": False,  # ... and when one is published
+    "MODERATION_MAIL_INTERVAL_MINUTES": 10,  # at most one moderation mail per recipient this often
+    "MODERATION_LINK_DAYS": 3,  # one-click links in moderation mail expire after this
+    "MODERATION_PURGE_DAYS": 30,  # spam and trash older than this go with `flask comments purge`
+    # Request limits: the largest comment (65,525 characters, up to 12 bytes each
+    # once UTF-8 is percent-encoded: 786,300) plus the other fields fits inside.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     "MAX_FORM_PARTS": 100,
     # Cookies.
     "SESSION_COOKIE_NAME": "blog_session",
@@ -37,6 +49,22 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "RATELIMIT_HEADERS_ENABLED": True,
     "TRUSTED_PROXIES": 0,
+    # Mail (MAIL_URL from the environment; none: messages are logged, not sent).
+    "MAIL_FROM": "Blog <noreply@localhost>",
+    "MAIL_MAX_ATTEMPTS": 5,  # then the message is marked failed, its last error kept
+    "MAIL_BACKOFF_SECONDS": 60,  # doubled after each failed attempt
+    "MAIL_WORKER_INTERVAL": 5,  # seconds between outbox polls
+    "MAIL_TIMEOUT": 20,  # seconds for each SMTP step
+    # Local accounts.
+    "VERIFY_EMAIL_MAX_AGE": 3 * 24 * 3600,
+    "PASSWORD_RESET_MAX_AGE": 3600,
+    "LOGIN_LIMIT_PER_IP": "20/minute;200/hour",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5/minute;30/hour",
+    "RESET_LIMIT_PER_IP": "10/hour",
+    "RESET_LIMIT_PER_ACCOUNT": "3/hour",
+    "REGISTER_LIMIT_PER_IP": "10/hour",
+    # Outside identities: seconds to wait for a provider before giving up.
+    "OAUTH_TIMEOUT": 10,
     "PREFERRED_URL_SCHEME": "http",
     # Thread cache (blog/caching.py): per process, and in Redis too when REDIS_URL is set.
     "PAGE_CACHE": True,
@@ -65,6 +93,7 @@ def load(app: Flask, test_config: dict | None) -> None:
     for name in ENV_NAMES:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    app.config.update({k: v for k, v in os.environ.items() if k.startswith("OAUTH_") and v})
     app.config.from_prefixed_env("BLOG")
     if test_config:
         app.config.from_mapping(test_config)

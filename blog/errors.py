@@ -29,12 +29,15 @@ MESSAGES = {
 
 def _comment_form_again(status: int, message: str):
     """For a refused comment POST: the post page with the text kept, or None."""
-    if request.endpoint != "comments.create":
+    if request.endpoint == "comments.create":
+        slug = (request.view_args or {}).get("slug", "")
+    elif request.endpoint == "accounts.oauth_login" and request.method == "POST":
+        slug = request.form.get("post", "")  # a provider button under the comment form
+    else:
         return None
     from .comments.forms import CommentForm
     from .reading.views import get_post, render_post
 
-    slug = (request.view_args or {}).get("slug", "")
     try:
         post = get_post(slug)
     except HTTPException:

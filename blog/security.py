@@ -1,11 +1,31 @@
 """Response headers and proxy trust."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def allow_source(directive: str, origin: str) -> None:
+    """Widen one directive of this response's CSP (e.g. a reader's avatar from their provider)."""
+    g.setdefault("csp_extra", {}).setdefault(directive, set()).add(origin)
+
+
+def policy() -> str:
+    """CSP, plus app-wide extra sources (CSP_EXTRA: directive → origins) and this request's."""
+    extra: dict[str, set[str]] = {}
+    for source in (current_app.config.get("CSP_EXTRA") or {}, g.get("csp_extra") or {}):
+        for directive, origins in source.items():
+            extra.setdefault(directive, set()).update(origins)
+    if not extra:
+        return CSP
+    parts = []
+    for part in CSP.split("; "):
+        directive = part.split(" ", 1)[0]
+        parts.append(" ".join([part, *sorted(extra.get(directive, ()))]))
+    return "; ".join(parts)
 
 
 def init_app(app: Flask) -> None:
@@ -15,7 +35,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", policy())
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["X-Frame-Options"] = "DENY"

@@ -22,12 +22,13 @@ class PublicComment:
     depth: int
     author: str
     author_url: str | None
-    avatar_url: str
+    avatar_url: str | None
     body_html: str
     created: datetime
     edited: datetime | None
     is_post_author: bool
     replies: list[PublicComment]
+    deleted: bool
 
 
 def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) -> dict | None:
@@ -44,10 +45,13 @@ def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) ->
     prefix, suffix = avatar_url.split("KEY", 1)
     # The rows carry no email, IP or user agent to leak; each is dropped once shaped.
     # Rows unpacked by position (PUBLIC_COLUMNS' order): named access costs a lookup per field.
+    # A deleted comment keeps its place (its replies hang under it) but nothing of its own.
     comments = [PublicComment(
         cid, parent, depth, name, url, f"{prefix}{key or 'anonymous'}{suffix}", html, created, edited,
-        user_id is not None and user_id == author_id, [],
-    ) for cid, _, parent, _, depth, user_id, name, url, key, html, _, created, edited
+        user_id is not None and user_id == author_id, [], False,
+    ) if deleted is None else PublicComment(
+        cid, parent, depth, "", None, None, "", created, None, False, [], True,
+    ) for cid, _, parent, _, depth, user_id, name, url, key, html, _, created, edited, deleted
         in comment_rows(post.id, page, per_page, stream=True)]
     return {
         "post": {"slug": post.slug, "title": post.title},

@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -12,8 +13,11 @@ from sqlalchemy import exists, func, or_, select
 
 from ..avatars import avatar_key
 from ..extensions import db
-from ..models import Comment, ModerationEvent, Post, Status, User
-from ..moderation.rules import Facts, decide
+from ..models import Comment, Identity, ModerationEvent, Post, Status, User
+from ..moderation.audit import record_status
+from ..moderation.blocks import blocked_as
+from ..moderation.notify import notify_author
+from ..moderation.rules import Facts, closed_by_age, decide
 from ..moderation.settings import discussion_for
 from ..permissions import can_moderate, is_signed_in
 from ..sanitize import MarkupTooComplex, sanitize_comment
@@ -24,9 +28,19 @@ MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
 # C0 controls but tab/newline/carriage return, DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[\r\n]")
+_TAG = re.compile(r"<[^>]*>")  # in sanitised HTML, where text never holds a raw "<"
+# "name:" starts a scheme unless digits follow (then it is host:port).
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?![0-9])", re.I)
+_UNSAFE_IN_URL = re.compile(r"[\s<>\"\\^`{|}]")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database we run on
+_ID = re.compile(r"[0-9]{1,10}")
 
 DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you’ve already said that!"
 FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
+# The form comes back as a new comment (see render_post), so sending again works.
+PARENT_MESSAGE = ("The comment you are replying to does not exist or is not published. "
+                  "Send yours again to post it as a new comment.")
+SIGN_IN_MESSAGE = "You must be logged in to post a comment."
 
 
 @dataclass
@@ -46,8 +60,40 @@ class Submission:
     """Who is writing and from where; the fields come separately, as typed."""
 
     user: User | None = None
+    identity: Identity | None = None  # the outside account the user signed in with, if any
     ip: str | None = None
     user_agent: str | None = None
+    honeypot: str = ""  # the hidden field only robots fill in
+    form_age: float | None = None  # seconds since the form was served; None: not a browser form
+
+
+def parse_id(value: object) -> int | None:
+    """A positive id as typed in a form or query ("12"), else None: never raises."""
+    if isinstance(value, str) and _ID.fullmatch(value.strip()):
+        number = int(value)
+        return number if 0 < number <= MAX_ID else None
+    return None
+
+
+def website(url: str) -> str | None:
+    """The commenter's website as stored, or None when it is not a plain http(s) address.
+
+    A bare domain gets http:// in front, as WordPress's esc_url() does; any
+    other scheme (javascript:, data:, ftp:, mailto:) is refused, and so are
+    credentials in the address (http://bank.example@evil.example).
+    """
+    if not _SCHEME.match(url):
+        url = "http://" + url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").strip(".")
+    if (parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc or "." not in host
+            or _UNSAFE_IN_URL.search(url)):
+        return None
+    return url
 
 
 def _text(data: Mapping[str, str], name: str) -> str:
@@ -67,7 +113,8 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
     values = {"comment": comment, "parent": None}
 
     for name in ("author", "email", "url"):
-        if _CONTROL.search(data.get(name) or "") or _LINE_BREAK.search(data.get(name) or ""):
+        raw = data.get(name)
+        if isinstance(raw, str) and (_CONTROL.search(raw) or _LINE_BREAK.search(raw)):
             errors[name] = "This field may not contain control characters or line breaks."
     if _CONTROL.search(comment):
         errors["comment"] = "Your comment contains control characters; please remove them."
@@ -97,22 +144,19 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
                 except EmailNotValidError:
                     errors["email"] = "Please enter a valid email address."
         if url and "url" not in errors:
-            if "://" not in url:
-                url = "http://" + url  # as WordPress's esc_url() does
-            if len(url) > MAX_URL:
-                errors["url"] = f"Your website address is too long; the limit is {MAX_URL} characters."
-            elif not re.match(r"https?://[^\s/?#]+\.[^\s/?#]", url, re.I) or re.search(r"[\s<>\"]", url):
+            address = website(url)
+            if address is None:
                 errors["url"] = "Please enter a website address starting with http:// or https://."
+            elif len(address) > MAX_URL:
+                errors["url"] = f"Your website address is too long; the limit is {MAX_URL} characters."
             else:
-                values["url"] = url
+                values["url"] = address
 
-    parent = data.get("comment_parent")
-    parent = parent.strip() if isinstance(parent, str) else ""
+    parent = _text(data, "comment_parent")
     if parent and parent != "0":
-        if not parent.isdigit() or len(parent) > 18:
-            errors["comment_parent"] = "The comment you are replying to does not exist."
-        else:
-            values["parent"] = int(parent)
+        values["parent"] = parse_id(parent)
+        if values["parent"] is None:
+            errors["comment_parent"] = PARENT_MESSAGE
     return values, errors
 
 
@@ -124,16 +168,26 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         409 duplicate; 429 flood. The caller re-renders what was typed.
     """
     now = now or datetime.now(timezone.utc)
-    if not post.comments_open:
-        raise CommentRefused(403, "Comments are closed on this post.")
-    values, errors = validate_fields(data, who.user)
     discussion = discussion_for(post)
+    if not post.comments_open or closed_by_age(post.published_at, now, discussion.close_after_days):
+        raise CommentRefused(403, "Comments are closed on this post.")
+    if discussion.sign_in_required and not is_signed_in(who.user):
+        raise CommentRefused(403, SIGN_IN_MESSAGE)
+    values, errors = validate_fields(data, who.user)
+    identity = who.identity if who.identity is not None and who.user is not None \
+        and who.identity.user_id == who.user.id else None
+    if identity is not None and not values["email"]:
+        values["email"] = (identity.email or "")[:MAX_EMAIL].lower() or None
+    moderator = can_moderate(who.user, post)
 
     parent = None
     if values["parent"] is not None and "comment_parent" not in errors:
         parent = db.session.get(Comment, values["parent"])
-        if parent is None or parent.post_id != post.id or parent.status != Status.APPROVED:
-            errors["comment_parent"] = "The comment you are replying to does not exist or is not published."
+        # A moderator may answer a held comment: replying approves it, as in WordPress.
+        replyable = {Status.APPROVED, Status.PENDING} if moderator else {Status.APPROVED}
+        if (parent is None or parent.post_id != post.id or parent.status not in replyable
+                or parent.deleted_at is not None):
+            errors["comment_parent"] = PARENT_MESSAGE
 
     body_html = ""
     if "comment" not in errors:
@@ -141,10 +195,12 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
             body_html = sanitize_comment(values["comment"])
         except MarkupTooComplex as exc:
             errors["comment"] = str(exc)
+        else:
+            if not _TAG.sub("", body_html).strip():
+                errors["comment"] = "Nothing of your comment is left once the markup comments cannot use is removed."
     if errors:
         raise CommentRefused(422, "Your comment could not be posted. Please check the fields marked below.", errors)
 
-    moderator = can_moderate(who.user, post)
     user_id = who.user.id if is_signed_in(who.user) else None
     same_author = (Comment.user_id == user_id) if user_id else (Comment.author_email == values["email"])
     if db.session.scalar(select(exists().where(
@@ -167,6 +223,10 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         url=values["url"] or "", ip=who.ip or "", user_agent=who.user_agent or "",
         link_count=body_html.count("<a "), is_moderator=moderator,
         has_approved_comment=bool(has_approved),
+        # An account is proof of who wrote the earlier comment; a typed name and email are not.
+        identity_proven=user_id is not None,
+        blocked=blocked_as(user_id, values["email"], who.ip),
+        honeypot=who.honeypot, form_age=who.form_age,
     ), discussion.rules)
 
     comment = Comment(
@@ -176,17 +236,26 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         avatar_key=avatar_key(values["email"], values["author"]),
         body_raw=values["comment"], body_html=body_html, status=decision.status,
         created_at=now, ip=who.ip, user_agent=(who.user_agent or "")[:255] or None,
+        identity_id=identity.id if identity else None,
     )
     db.session.add(comment)
     db.session.flush()
     if comment.root_id is None:
         comment.root_id = comment.id
     db.session.add(ModerationEvent(
-        comment_id=comment.id, actor_id=None, rule="arrival", action="submit",
+        comment_id=comment.id, actor_id=user_id if moderator else None, rule=decision.rule, action="submit",
         from_status=None, to_status=decision.status, reasons=list(decision.reasons), at=now,
     ))
+    parent_approved = moderator and parent is not None and parent.status == Status.PENDING
+    if parent_approved:
+        record_status(parent, Status.APPROVED, who.user, "approve", now,
+                      reasons=["Approved by replying to it"])
+    notify_author(comment, post, discussion, now)
     db.session.commit()
-    comment_changed.send(current_app._get_current_object(), comment=comment, post_id=post.id, action="submit")
+    app = current_app._get_current_object()
+    if parent_approved:
+        comment_changed.send(app, comment=parent, post_id=post.id, action="approve")
+    comment_changed.send(app, comment=comment, post_id=post.id, action="submit")
     return comment
 
 

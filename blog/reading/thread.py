@@ -20,7 +20,8 @@ from ..models import Comment, Post, Status
 # ORM attributes, so the rows skip the ORM's loading machinery.
 C = Comment.__table__.c
 PUBLIC_COLUMNS = (C.id, C.post_id, C.parent_id, C.root_id, C.depth, C.user_id, C.author_name,
-                  C.author_url, C.avatar_key, C.body_html, C.status, C.created_at, C.edited_at)
+                  C.author_url, C.avatar_key, C.body_html, C.status, C.created_at, C.edited_at,
+                  C.deleted_at)
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,11 @@ class ThreadPage:
     walk: list[Node]
 
 
-def _visible(held_ids: Iterable[int]):
+def _visible(held_ids: Iterable[int], moderator: bool = False):
     held = list(held_ids)
     approved = C.status == Status.APPROVED
+    if moderator:  # the post's moderators see held comments in place, to reply or act on them
+        return C.status.in_([Status.APPROVED, Status.PENDING])
     if not held:
         return approved
     return or_(approved, and_(C.id.in_(held), C.status == Status.PENDING))
@@ -56,10 +59,12 @@ def _visible(held_ids: Iterable[int]):
 def counts_for(post_id: int) -> Counts:
     approved = Comment.status == Status.APPROVED
     row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Comment.parent_id.is_(None), 1), else_=0)), 0))
+        # A deleted comment kept for its replies holds its place but is no "thought".
+        select(func.coalesce(func.sum(case((Comment.deleted_at.is_(None), 1), else_=0)), 0),
+               func.coalesce(func.sum(case((Comment.parent_id.is_(None), 1), else_=0)), 0))
         .where(Comment.post_id == post_id, approved)
     ).one()
-    return Counts(approved=row[0], top_level=int(row[1]))
+    return Counts(approved=int(row[0]), top_level=int(row[1]))
 
 
 def page_of(comment: Comment, per_page: int) -> int:
@@ -75,13 +80,13 @@ def page_of(comment: Comment, per_page: int) -> int:
 
 
 def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterable[int] = (),
-                 stream: bool = False):
+                 stream: bool = False, moderator: bool = False):
     """One query: the public columns of a page's comments (every comment when ``per_page`` is
     None), oldest first, as plain rows rather than ORM objects (no identity map, no events).
 
     ``stream``: an iterator over the rows as the driver hands them over, not a list.
     """
-    visible = _visible(held_ids)
+    visible = _visible(held_ids, moderator)
     where = [visible]
     if per_page is None:
         where.append(C.post_id == post_id)
@@ -108,11 +113,12 @@ def clamp_page(page: int, per_page: int | None, counts: Counts) -> tuple[int, in
     return min(max(1, page), pages), pages
 
 
-def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = ()) -> ThreadPage:
+def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = (),
+                moderator: bool = False) -> ThreadPage:
     """Two queries whatever the thread's size: the counts, and the page's comments."""
     counts = counts_for(post.id)
     page, pages = clamp_page(page, per_page, counts)
-    comments = comment_rows(post.id, page, per_page, list(held_ids))
+    comments = comment_rows(post.id, page, per_page, list(held_ids), moderator=moderator)
     return ThreadPage(counts=counts, page=page, pages=pages, walk=list(walk(comments)))
 
 

@@ -1,7 +1,7 @@
 """posts.comments_version and comments_changed_at: the thread cache's key and Last-Modified
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-25 19:25:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

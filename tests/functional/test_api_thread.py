@@ -24,7 +24,7 @@ def test_demo_thread_is_nested_with_public_fields_only(client, demo):
     assert reply["is_post_author"] is True and first["is_post_author"] is False
     assert "You’re welcome!" in reply["body_html"]
     assert set(first) == {"id", "parent", "depth", "author", "author_url", "avatar_url", "body_html",
-                          "created", "edited", "is_post_author", "replies"}
+                          "created", "edited", "is_post_author", "replies", "deleted"}
     assert first["avatar_url"].startswith("/avatars/") and first["avatar_url"].endswith(".svg")
     assert client.get(first["avatar_url"]).status_code == 200
     body = res.get_data(as_text=True)

@@ -27,9 +27,9 @@ def test_same_queries_at_10_and_10000_comments(app, client, post, count_queries,
     large = statements(app, client, count_queries, 10_000)
     assert small == large
     page, json_all = large["/big/"], large["/api/v1/posts/big/comments?per_page=all"]
-    assert page[0] <= 3 and json_all[0] <= 3
+    assert page[0] <= 4 and json_all[0] <= 4
     if config_overrides["PAGE_CACHE"]:
-        assert page[1] == 1 and json_all[1] == 1  # a hit reads the post row only
+        assert page[1] < page[0] and json_all[1] < json_all[0]  # a hit reads no comments
     html = client.get("/big/").get_data(as_text=True)
     assert "10,000 thoughts on" in html
     data = client.get("/api/v1/posts/big/comments?per_page=all").get_json()
