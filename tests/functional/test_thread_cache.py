@@ -247,3 +247,40 @@ def test_two_servers_share_the_cache_in_redis(migrated, post, app):
         with server.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("action, shows", [
+    ("approve", lambda ids, pending, html: f'id="comment-{pending}"' in html),
+    ("spam", lambda ids, pending, html: f'id="comment-{ids[0]}"' not in html),
+    ("trash", lambda ids, pending, html: f'id="comment-{ids[0]}"' not in html),
+    ("unapprove", lambda ids, pending, html: f'id="comment-{ids[0]}"' not in html),
+    ("edit", lambda ids, pending, html: "Moderator’s edit" in html),
+    ("delete", lambda ids, pending, html: f'id="comment-{ids[0]}"' not in html),
+    ("delete-with-replies", lambda ids, pending, html: "This comment was deleted." in html),
+    ("bulk-spam", lambda ids, pending, html: f'id="comment-{ids[0]}"' not in html
+     and f'id="comment-{ids[2]}"' not in html),
+])
+def test_the_moderation_service_invalidates(app, client, thread, action, shows):
+    """The real moderation service, each action: the next reader sees the change."""
+    from blog.models import User
+    from blog.moderation import service
+
+    slug, post_id, ids, pending = thread
+    with app.app_context():
+        author = db.session.scalar(select(User).where(User.email == "author@example.com"))
+        target = db.session.get(Comment, pending if action == "approve" else ids[0])
+        if action == "edit":
+            service.edit(target, author, {"comment": "Moderator’s edit", "author": target.author_name,
+                                          "email": target.author_email or "", "url": ""})
+        elif action == "delete":
+            service.delete_permanently(target, author)
+        elif action == "delete-with-replies":
+            service.reply_as_author(target, author, "A reply that keeps the place")
+            views(client, slug)  # cached again, with the reply
+            service.delete_permanently(db.session.get(Comment, ids[0]), author)
+        elif action == "bulk-spam":
+            service.bulk([ids[0], ids[2]], "spam", author)
+        else:
+            service.set_status(target, action, author)
+    html, _, _ = views(client, slug)
+    assert shows(ids, pending, html)
