@@ -104,7 +104,7 @@ def servers(migrated, post, tmp_path):
         import redis
 
         client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=prefix + "*"))
+        keys = list(client.scan_iter(match=f"*{prefix}*"))  # limiter keys start "LIMITS:"
         if keys:
             client.delete(*keys)
 
