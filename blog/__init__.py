@@ -22,19 +22,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import database, security
+    from . import caching, database, security
 
     database.init_app(app)
     security.init_app(app)
+    caching.init_app(app)
 
     from .accounts import bp as accounts_bp
     from .comments import bp as comments_bp
     from .moderation.views import bp as moderation_bp
     from .reading import bp as reading_bp
+    from .api import bp as api_bp  # after comments: reading and comments import each other
 
     app.register_blueprint(reading_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(moderation_bp)
 
     from . import subscriptions

@@ -97,6 +97,9 @@ def comments_purge(days: int | None):
 
 
 def init_app(app: Flask) -> None:
+    from .demo_thread import thread_command
+
+    demo.add_command(thread_command)
     for group in (demo, users, comments, mail):
         app.cli.add_command(group)
     from .privacy import privacy

@@ -70,6 +70,13 @@ DEFAULTS = {
     "SUBSCRIPTION_DIGEST": False,  # gather comment notifications into `flask subscriptions digest` (hourly)
     "SUBSCRIPTION_CONFIRM_PER_DAY": 3,  # confirmation mails to one address per 24 hours (mail-bomb guard)
     "SUBSCRIBE_LIMIT_PER_IP": "10/hour",  # sign-ups under the post
+    # Thread cache (blog/caching.py): per process, and in Redis too when REDIS_URL is set.
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_LOCAL_BYTES": 16 * 1024 * 1024,  # per worker; counts towards its memory
+    "PAGE_CACHE_TTL": 24 * 3600,  # seconds an old version lingers in Redis
+    "PAGE_CACHE_PREFIX": "blog:thread:",  # Redis key prefix: one per site sharing a Redis
+    # JSON API: origins allowed to read it from a browser (comma list, or "*").
+    "CORS_ORIGINS": "",
 }
 
 # Read from the environment under their own names (DESIGN.md's table).

@@ -57,6 +57,10 @@ def init_app(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         message = MESSAGES.get(error.code, error.description)
+        if request.path.startswith("/api/"):
+            from .api.views import json_error
+
+            return json_error(error.code, message)
         if error.code == 429:
             response = _comment_form_again(429, "You are posting too quickly. Your comment is below; please send it again in a minute.")
             if response:

@@ -63,6 +63,9 @@ class Post(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     comments_open: Mapped[bool] = mapped_column(default=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Bumped in the same transaction as any change to one of its comments: the cache key.
+    comments_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    comments_changed_at: Mapped[datetime | None]
 
     author: Mapped[User] = relationship(lazy="joined")
     comments: WriteOnlyMapped[Comment] = relationship(back_populates="post")

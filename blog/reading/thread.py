@@ -9,17 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import load_only
 
 from ..extensions import db
 from ..models import Comment, Post, Status
 
-# Columns a rendered comment needs: never the email, IP or user agent.
-PUBLIC_COLUMNS = (Comment.id, Comment.post_id, Comment.parent_id, Comment.root_id, Comment.depth,
-                  Comment.user_id, Comment.author_name, Comment.author_url, Comment.avatar_key, Comment.body_html,
-                  Comment.status, Comment.created_at, Comment.edited_at, Comment.deleted_at)
+# Columns a rendered comment needs: never the email, IP or user agent. Table columns, not
+# ORM attributes, so the rows skip the ORM's loading machinery.
+C = Comment.__table__.c
+PUBLIC_COLUMNS = (C.id, C.post_id, C.parent_id, C.root_id, C.depth, C.user_id, C.author_name,
+                  C.author_url, C.avatar_key, C.body_html, C.status, C.created_at, C.edited_at,
+                  C.deleted_at)
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Node:
     """One step of the walk: open a comment, open its children, close them, close it."""
 
     kind: str  # "comment" | "children" | "end_children" | "end_comment"
-    comment: Comment | None = None
+    comment: Any = None  # a row of PUBLIC_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,12 @@ class ThreadPage:
 
 def _visible(held_ids: Iterable[int], moderator: bool = False):
     held = list(held_ids)
-    approved = Comment.status == Status.APPROVED
+    approved = C.status == Status.APPROVED
     if moderator:  # the post's moderators see held comments in place, to reply or act on them
-        return Comment.status.in_([Status.APPROVED, Status.PENDING])
+        return C.status.in_([Status.APPROVED, Status.PENDING])
     if not held:
         return approved
-    return or_(approved, and_(Comment.id.in_(held), Comment.status == Status.PENDING))
+    return or_(approved, and_(C.id.in_(held), C.status == Status.PENDING))
 
 
 def counts_for(post_id: int) -> Counts:
@@ -77,38 +79,71 @@ def page_of(comment: Comment, per_page: int) -> int:
     return before // per_page + 1
 
 
+def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterable[int] = (),
+                 stream: bool = False, moderator: bool = False):
+    """One query: the public columns of a page's comments (every comment when ``per_page`` is
+    None), oldest first, as plain rows rather than ORM objects (no identity map, no events).
+
+    ``stream``: an iterator over the rows as the driver hands them over, not a list.
+    """
+    visible = _visible(held_ids, moderator)
+    where = [visible]
+    if per_page is None:
+        where.append(C.post_id == post_id)
+    else:
+        # By root_id alone (the roots are this post's): with post_id here too, planners
+        # walk every comment of the post instead of the page's subtrees.
+        roots = (
+            select(C.id)
+            .where(C.post_id == post_id, C.parent_id.is_(None), visible)
+            .order_by(C.created_at, C.id)
+            .limit(per_page).offset((page - 1) * per_page)
+            .scalar_subquery()
+        )
+        where.append(C.root_id.in_(roots))
+    query = select(*PUBLIC_COLUMNS).where(*where).order_by(C.created_at, C.id)
+    if stream:
+        return db.session.execute(query.execution_options(yield_per=1000))  # fetched in batches
+    return db.session.execute(query).all()
+
+
+def clamp_page(page: int, per_page: int | None, counts: Counts) -> tuple[int, int]:
+    """(page, pages): a page past either end falls back to the nearest one."""
+    pages = max(1, math.ceil(counts.top_level / per_page)) if per_page else 1
+    return min(max(1, page), pages), pages
+
+
 def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = (),
                 moderator: bool = False) -> ThreadPage:
     """Two queries whatever the thread's size: the counts, and the page's comments."""
-    held_ids = list(held_ids)
     counts = counts_for(post.id)
-    pages = max(1, math.ceil(counts.top_level / per_page))
-    page = min(max(1, page), pages)
-    visible = _visible(held_ids, moderator)
-    roots = (
-        select(Comment.id)
-        .where(Comment.post_id == post.id, Comment.parent_id.is_(None), visible)
-        .order_by(Comment.created_at, Comment.id)
-        .limit(per_page).offset((page - 1) * per_page)
-        .scalar_subquery()
-    )
-    comments = db.session.scalars(
-        select(Comment).options(load_only(*PUBLIC_COLUMNS, raiseload=True))
-        .where(Comment.root_id.in_(roots), visible)
-        .order_by(Comment.created_at, Comment.id)
-    ).all()
+    page, pages = clamp_page(page, per_page, counts)
+    comments = comment_rows(post.id, page, per_page, list(held_ids), moderator=moderator)
     return ThreadPage(counts=counts, page=page, pages=pages, walk=list(walk(comments)))
 
 
-def walk(comments: list[Comment]) -> Iterator[Node]:
+def nest(items: list) -> list:
+    """Hang each item (with ``id``, ``parent`` and an empty ``replies`` list) under its parent,
+    in O(n) whatever the order; one whose parent is not among them is left out with its replies."""
+    by_id = {item.id: item for item in items}
+    top = []
+    for item in items:
+        if item.parent is None:
+            top.append(item)
+        elif item.parent in by_id:
+            by_id[item.parent].replies.append(item)
+    return top
+
+
+def walk(comments: list) -> Iterator[Node]:
     """Walk comments (ordered oldest first) as a tree, depth first, in O(n), no recursion.
 
     A comment whose parent is not among them (not visible) is left out with its replies.
     """
-    children: dict[int | None, list[Comment]] = {}
+    children: dict[int | None, list] = {}
     for c in comments:
         children.setdefault(c.parent_id, []).append(c)
-    stack: list[Iterator[Comment]] = [iter(children.get(None, ()))]
+    stack: list[Iterator] = [iter(children.get(None, ()))]
     while stack:
         c = next(stack[-1], None)
         if c is None:

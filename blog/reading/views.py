@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Response, abort, render_template, request, session
+from flask import Response, abort, make_response, render_template, request, session
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from ..accounts.drafts import take_draft
 from ..avatars import identicon_svg
+from ..caching import cached, etag_for, last_modified, not_modified, post_key, validate
 from ..comments.forms import CommentForm
 from ..comments.service import parse_id
 from ..extensions import db
 from ..models import Comment, Post, Status
-from ..moderation.own import editable_ids
+from ..moderation.own import editable_ids, owned_ids
 from ..permissions import can_moderate
 from ..moderation.rules import closed_by_age
 from ..moderation.settings import discussion_for
@@ -51,11 +53,31 @@ def post(slug: str):
 def render_post(post: Post, form: CommentForm | None = None, errors: dict | None = None,
                 message: str | None = None, status: int = 200):
     """The post page; a refused comment comes back here with its form as typed,
-    except a reply to a comment that cannot be replied to: that becomes a new comment."""
+    except a reply to a comment that cannot be replied to: that becomes a new comment.
+
+    A reader with nothing of their own on the page (no held or editable comment, not signed
+    in, no draft) gets the shared, cached comment section, and a 304 when their copy (tied
+    to their session's CSRF token) is current.
+    """
     discussion = discussion_for(post)
     moderator = can_moderate(current_user, post)
+    held_ids = list(session.get(HELD_SESSION_KEY, ()))
+    draft = take_draft(post) if form is None else None  # typed before signing in through a provider
+    shared = not held_ids and not owned_ids() and not current_user.is_authenticated
+    conditional = shared and status == 200 and errors is None and form is None and not draft
+    now = datetime.now(timezone.utc)
+    closed = closed_by_age(post.published_at, now, discussion.close_after_days)
+
+    def page_etag() -> str:
+        return etag_for("page", post_key(post), request.query_string.decode(), session.get("csrf_token"),
+                        closed, discussion.sign_in_required)
+
+    if conditional and session.get("csrf_token"):
+        unchanged = not_modified(page_etag(), last_modified(post))
+        if unchanged is not None:
+            return unchanged
+
     if form is None:
-        draft = take_draft(post)  # what was typed before signing in through a provider
         form = CommentForm(formdata=None, data=draft) if draft else CommentForm(formdata=None)
     reply_to = None
     parent_id = parse_id(form.comment_parent.data) if errors is not None else int_arg("replytocom")
@@ -68,17 +90,36 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
             form.comment_parent.data = str(reply_to.id)
     if reply_to is None:
         form.comment_parent.data = "0"
-    thread = thread_page(post, int_arg("cpage", 1), discussion.per_page,
-                         session.get(HELD_SESSION_KEY, ()), moderator=moderator)
-    now = datetime.now(timezone.utc)
-    return render_template(
-        "reading/post.html", post=post, thread=thread, form=form, errors=errors or {},
-        message=message, reply_to=reply_to, max_depth=discussion.thread_depth,
-        held_ids=set(session.get(HELD_SESSION_KEY, ())),
-        editable_ids=editable_ids(thread.walk, now, discussion.edit_minutes),
-        comments_closed=closed_by_age(post.published_at, now, discussion.close_after_days),
+    count, section = comment_section(post, int_arg("cpage", 1), discussion, held_ids, shared, moderator, now)
+    response = make_response(render_template(
+        "reading/post.html", post=post, comment_list=section, comment_count=count, form=form,
+        errors=errors or {}, message=message, reply_to=reply_to, comments_closed=closed,
         sign_in_required=discussion.sign_in_required, moderator=moderator,
-    ), status
+    ), status)
+    if conditional:
+        # Private: the page carries this reader's CSRF token; revalidate every time.
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+        validate(response, page_etag(), last_modified(post))
+    return response
+
+
+def comment_section(post: Post, page: int, discussion, held_ids: list[int], shared: bool,
+                    moderator: bool, now: datetime) -> tuple[int, Markup]:
+    """(approved count, rendered heading + comments + page links); shared ones come from the cache."""
+    def render() -> bytes:
+        thread = thread_page(post, page, discussion.per_page, held_ids, moderator=moderator)
+        editable = set() if shared else editable_ids(thread.walk, now, discussion.edit_minutes)
+        html = render_template("comments/_list.html", post=post, thread=thread, moderator=moderator,
+                               max_depth=discussion.thread_depth, editable_ids=editable)
+        return f"{thread.counts.approved}\n{html}".encode()
+
+    if shared:
+        value = cached(post_key(post, "html", page, discussion.per_page, discussion.thread_depth), render)
+    else:
+        value = render()
+    count, html = value.decode().split("\n", 1)
+    return int(count), Markup(html)
 
 
 @bp.get("/avatars/<key>.svg")

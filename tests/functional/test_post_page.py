@@ -110,6 +110,7 @@ def test_replytocom_unknown_is_plain_form(client, demo):
     assert 'id="cancel-comment-reply-link" href' in html and "hidden>Cancel reply" in html
 
 
+@pytest.mark.parametrize("config_overrides", [{"PAGE_CACHE": False}], indirect=True)  # every GET renders
 def test_post_page_queries_do_not_grow_with_comments(app, client, post, count_queries):
     add_comments(app, post, 10)
     client.get(f"/{post}/")

@@ -1,0 +1,64 @@
+"""The thread as JSON: the same query and tree as the HTML page, shaped to public fields."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..models import Post
+from ..reading.thread import clamp_page, comment_rows, counts_for, nest
+
+MAX_PER_PAGE = 500
+
+
+@dataclass(slots=True)
+class PublicComment:
+    """What anyone may see of a comment (orjson writes these fields as a JSON object).
+
+    Slots, not dicts: a 10,000-comment thread is held in memory whole while it is nested.
+    """
+
+    id: int
+    parent: int | None
+    depth: int
+    author: str
+    author_url: str | None
+    avatar_url: str | None
+    body_html: str
+    created: datetime
+    edited: datetime | None
+    is_post_author: bool
+    replies: list[PublicComment]
+    deleted: bool
+
+
+def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) -> dict | None:
+    """Two queries: the counts and the rows. ``per_page`` None: the whole thread.
+
+    ``avatar_url`` is the avatar route with ``KEY`` where the key goes. None for a page
+    past the last (page 1 always exists).
+    """
+    counts = counts_for(post.id)
+    clamped, pages = clamp_page(page, per_page, counts)
+    if clamped != page:
+        return None
+    author_id = post.author_id
+    prefix, suffix = avatar_url.split("KEY", 1)
+    # The rows carry no email, IP or user agent to leak; each is dropped once shaped.
+    # Rows unpacked by position (PUBLIC_COLUMNS' order): named access costs a lookup per field.
+    # A deleted comment keeps its place (its replies hang under it) but nothing of its own.
+    comments = [PublicComment(
+        cid, parent, depth, name, url, f"{prefix}{key or 'anonymous'}{suffix}", html, created, edited,
+        user_id is not None and user_id == author_id, [], False,
+    ) if deleted is None else PublicComment(
+        cid, parent, depth, "", None, None, "", created, None, False, [], True,
+    ) for cid, _, parent, _, depth, user_id, name, url, key, html, _, created, edited, deleted
+        in comment_rows(post.id, page, per_page, stream=True)]
+    return {
+        "post": {"slug": post.slug, "title": post.title},
+        "count": counts.approved,
+        "top_level": counts.top_level,
+        "page": page,
+        "pages": pages,
+        "per_page": per_page or "all",
+        "comments": nest(comments),
+    }

@@ -1,0 +1,194 @@
+"""A thread cache that is never stale, and conditional GETs.
+
+Every entry's key carries the post's ``comments_version``. The version is bumped
+in the same transaction as any ORM change to one of the post's comments (a flush
+hook), and again after commit for a ``comment_changed`` signal whose change the
+hook did not see (a bulk UPDATE). A reader loads the post row first, so it can
+only ask for the current version: a change makes a new key, and old entries are
+never read again; they age out (LRU in process, a TTL in Redis).
+
+Two tiers: a byte-bounded LRU in each process, in front of Redis when REDIS_URL
+is set, so that several app servers render each version once between them.
+Because versions live in the database, the in-process tier is safe even with
+many workers and hosts. Redis being down costs speed, never a page.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
+from itertools import chain
+
+import redis
+from flask import Flask, Response, current_app, request
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+
+from .extensions import db
+from .models import Comment, Post
+from .signals import comment_changed
+
+log = logging.getLogger(__name__)
+
+BUMPED = "comment_posts_bumped"  # Session.info: posts bumped in the open transaction
+
+
+class LocalLRU:
+    """Least recently used entries go first once the values pass ``max_bytes``."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[str, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: bytes) -> None:
+        if len(value) > self.max_bytes:
+            return
+        with self.lock:
+            old = self.entries.pop(key, None)
+            self.size += len(value) - (len(old) if old is not None else 0)
+            self.entries[key] = value
+            while self.size > self.max_bytes:
+                _, dropped = self.entries.popitem(last=False)
+                self.size -= len(dropped)
+
+
+class ThreadCache:
+    def __init__(self, max_bytes: int, redis_url: str | None, ttl: int, prefix: str):
+        self.local = LocalLRU(max_bytes)
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=1) if redis_url else None
+        self.ttl = ttl
+        self.prefix = prefix
+
+    def get(self, key: str) -> bytes | None:
+        value = self.local.get(key)
+        if value is None and self.redis is not None:
+            try:
+                value = self.redis.get(self.prefix + key)
+            except redis.RedisError as exc:
+                log.warning("cache read failed: %s", exc)
+            if value is not None:
+                self.local.set(key, value)
+        return value
+
+    def set(self, key: str, value: bytes) -> None:
+        self.local.set(key, value)
+        if self.redis is not None:
+            try:
+                self.redis.set(self.prefix + key, value, ex=self.ttl)
+            except redis.RedisError as exc:
+                log.warning("cache write failed: %s", exc)
+
+
+def thread_cache() -> ThreadCache | None:
+    """The app's cache, or None when PAGE_CACHE is off."""
+    return current_app.extensions.get("thread_cache")
+
+
+def cached(key: str, produce) -> bytes:
+    """The cached bytes for ``key``, produced (and stored) on a miss."""
+    cache = thread_cache()
+    if cache is None:
+        return produce()
+    value = cache.get(key)
+    if value is None:
+        value = produce()
+        cache.set(key, value)
+    return value
+
+
+def post_key(post: Post, *parts) -> str:
+    """What a post's thread looks like depends on these; the version covers its comments.
+
+    The timestamps keep a database restored from a backup (or rebuilt by a test) from
+    meeting entries that a lower version left in Redis.
+    """
+    stamps = (t.timestamp() if t else 0 for t in (post.comments_changed_at, post.published_at))
+    return ":".join(map(str, (post.id, post.comments_version, *stamps, *parts)))
+
+
+def etag_for(*parts) -> str:
+    return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=12).hexdigest()
+
+
+def last_modified(post: Post) -> datetime | None:
+    stamps = [t for t in (post.published_at, post.comments_changed_at) if t is not None]
+    return max(stamps) if stamps else None
+
+
+def not_modified(etag: str, modified: datetime | None) -> Response | None:
+    """A 304 when the client's copy is current (If-None-Match wins over If-Modified-Since)."""
+    if request.if_none_match:
+        fresh = request.if_none_match.contains_weak(etag)
+    else:
+        since = request.if_modified_since
+        fresh = bool(since and modified and modified.replace(microsecond=0) <= since)
+    if not fresh:
+        return None
+    response = Response(status=304)
+    validate(response, etag, modified)
+    return response
+
+
+def validate(response: Response, etag: str, modified: datetime | None) -> Response:
+    response.set_etag(etag, weak=True)
+    if modified is not None:
+        response.last_modified = modified
+    return response
+
+
+# --- versions -------------------------------------------------------------
+
+def bump(connection, post_ids) -> None:
+    posts = Post.__table__
+    connection.execute(update(posts).where(posts.c.id.in_(sorted(post_ids))).values(
+        comments_version=posts.c.comments_version + 1,
+        comments_changed_at=datetime.now(timezone.utc)))
+
+
+@event.listens_for(Session, "after_begin")
+def _new_transaction(session, transaction, connection) -> None:
+    session.info[BUMPED] = set()
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_in_transaction(session, flush_context) -> None:
+    post_ids = {obj.post_id for obj in chain(session.new, session.deleted) if isinstance(obj, Comment)}
+    post_ids |= {obj.post_id for obj in session.dirty
+                 if isinstance(obj, Comment) and session.is_modified(obj, include_collections=False)}
+    # A post's own title, settings or open/closed state show in its thread too.
+    post_ids |= {obj.id for obj in session.dirty
+                 if isinstance(obj, Post) and session.is_modified(obj, include_collections=False)}
+    post_ids.discard(None)
+    # Once per transaction is enough: every change in it becomes visible with that one bump.
+    bumped = session.info.setdefault(BUMPED, set())
+    post_ids -= bumped
+    if post_ids:
+        bump(session.connection(), post_ids)
+        bumped.update(post_ids)
+
+
+@comment_changed.connect
+def _bump_after_signal(sender, post_id=None, **extra) -> None:
+    if post_id is None or post_id in db.session.info.get(BUMPED, ()):
+        return
+    with db.engine.begin() as connection:
+        bump(connection, [post_id])
+
+
+def init_app(app: Flask) -> None:
+    if app.config["PAGE_CACHE"]:
+        app.extensions["thread_cache"] = ThreadCache(
+            max_bytes=int(app.config["PAGE_CACHE_LOCAL_BYTES"]),
+            redis_url=app.config.get("REDIS_URL"),
+            ttl=int(app.config["PAGE_CACHE_TTL"]), prefix=app.config["PAGE_CACHE_PREFIX"])
