@@ -2,7 +2,8 @@
 living in the write path.
 
 ``comment_changed`` is sent after the transaction that changed a comment has
-committed, with ``comment`` (the Comment), ``post_id`` and ``action`` (e.g.
+committed, with ``comment`` (the Comment, or None for a change to many at once),
+``post_id`` and ``action`` (e.g.
 "submit", "approve", "spam", "trash", "edit", "delete"), by every service that
 changes comments.
 """

@@ -35,6 +35,8 @@ def on_comment_changed(sender, comment: Comment, post_id: int, action: str, **ex
     The comment is already saved; a failure here is logged and must not turn
     the writer's or moderator's request into an error.
     """
+    if comment is None:  # a change to many comments at once: nothing to announce one by one
+        return
     try:
         notify_comment(comment.id)
     except Exception:
