@@ -35,7 +35,16 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, not a clock: a slow writer loses nothing
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "DATABASE_LOCK_TIMEOUT_MS": 10000,  # wait this long for another writer's lock, then 503
+    # Rate limits per client address on POSTs (blog/ratelimits.py); Retry-After on a 429.
     "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_COMMENT": "10 per minute;100 per hour",
+    "RATELIMIT_LOGIN": "10 per minute;100 per hour",
+    "RATELIMIT_REGISTER": "10 per hour",
+    "RATELIMIT_PASSWORD_RESET": "5 per hour",
+    # Redis unreachable: count in process memory instead of failing the request.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     "TRUSTED_PROXIES": 0,
     "PREFERRED_URL_SCHEME": "http",
 }

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, session
 from flask_login import login_user, logout_user
 
 from ..extensions import login_manager
+from ..ratelimits import limited
 from ..urls import safe_next
 from . import bp
 from .forms import LoginForm
@@ -14,6 +15,7 @@ login_manager.login_message = "Please sign in to see this page."
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login")
 def login():
     form = LoginForm()
     if request.method == "GET":

@@ -4,6 +4,7 @@ from flask import redirect, request, session, url_for
 from flask_login import current_user
 
 from ..models import Status
+from ..ratelimits import limited
 from ..moderation.settings import discussion_for
 from ..reading.thread import page_of
 from ..reading.views import HELD_SESSION_KEY, get_post, render_post
@@ -15,6 +16,7 @@ HELD_REMEMBERED = 20  # a commenter's own held comments shown back to them
 
 
 @bp.post("/<slug>/comments")
+@limited("comment")
 def create(slug: str):
     post = get_post(slug)
     form = CommentForm()  # CSRF is checked before this view runs (CSRFProtect)
