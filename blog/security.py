@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["X-Frame-Options"] = "DENY"
-        if request.is_secure:
+        # Served over TLS, or behind a TLS proxy by the operator's word (PREFERRED_URL_SCHEME).
+        if request.is_secure or app.config["PREFERRED_URL_SCHEME"] == "https":
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         return response
