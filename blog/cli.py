@@ -71,5 +71,7 @@ def comments_resanitize():
 
 
 def init_app(app: Flask) -> None:
-    for group in (demo, users, comments):
+    from .privacy import privacy
+
+    for group in (demo, users, comments, privacy):
         app.cli.add_command(group)

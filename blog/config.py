@@ -46,6 +46,7 @@ DEFAULTS = {
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,
     "TRUSTED_PROXIES": 0,
+    "IP_RETENTION_DAYS": 30,  # then `flask privacy purge` anonymises commenters' IPs
     "PREFERRED_URL_SCHEME": "http",
 }
 
