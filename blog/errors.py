@@ -11,7 +11,7 @@ import logging
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -33,6 +33,7 @@ FORM_MESSAGES = {
     429: "You are sending this form too often. What you typed is below; please send it again in a minute.",
     503: "We could not save this just now. What you typed is below; please send it again in a minute.",
 }
+UNSTORABLE = "What you sent contains characters that cannot be stored (such as NUL bytes). Please check it and send it again."
 UNREADABLE = "We could not read the form you sent (it was not valid form data). Please type it again."
 RETRY_AFTER = "30"  # seconds, on a 503
 # The database is down, locked past the busy timeout, or the pool is exhausted.
@@ -55,8 +56,9 @@ def _form_again(status: int, message: str):
         try:
             post = get_post((request.view_args or {}).get("slug", ""))
         except HTTPException:
-            return None
-        return render_post(post, CommentForm(meta={"csrf": False}), errors={}, message=message, status=status)
+            post = None  # no such post: the text comes back as plain fields below
+        if post is not None:
+            return render_post(post, CommentForm(meta={"csrf": False}), errors={}, message=message, status=status)
     fields = _typed_fields()
     if not fields:
         return None
@@ -87,7 +89,9 @@ def init_app(app: Flask) -> None:
             if response:
                 return response
         message = MESSAGES.get(error.code, error.description)
-        return render_template("errors/error.html", status=error.code, message=message), error.code
+        # Keep what the exception says about itself, e.g. Allow on a 405.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return render_template("errors/error.html", status=error.code, message=message), error.code, headers
 
     def database_unavailable(error):
         log.error("database unavailable: %s", error)
@@ -110,6 +114,15 @@ def init_app(app: Flask) -> None:
         else:
             page = render_template("errors/error.html", status=503, message=MESSAGES[503])
         return page, 503, {"Retry-After": RETRY_AFTER}
+
+    @app.errorhandler(DataError)
+    def unstorable_value(error):
+        # The database refused a value the request carried (PostgreSQL: a NUL
+        # byte in a path, query or field): the client's mistake, not ours.
+        log.warning("value refused by the database: %s", error)
+        db.session.rollback()
+        return _form_again(400, UNSTORABLE) or (
+            render_template("errors/error.html", status=400, message=UNSTORABLE), 400)
 
     for exception in DATABASE_UNAVAILABLE:
         app.register_error_handler(exception, database_unavailable)

@@ -1,11 +1,21 @@
 """Response headers and proxy trust."""
 from __future__ import annotations
 
+import ipaddress
+
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def client_address() -> str | None:
+    """The client's IP address (behind TRUSTED_PROXIES, the one the proxy saw); None if not an address."""
+    try:
+        return str(ipaddress.ip_address((request.remote_addr or "").strip()))
+    except ValueError:
+        return None
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from ..models import Status
 from ..ratelimits import limited
+from ..security import client_address
 from ..moderation.settings import discussion_for
 from ..reading.thread import page_of
 from ..reading.views import HELD_SESSION_KEY, get_post, render_post
@@ -23,7 +24,7 @@ def create(slug: str):
     try:
         comment = submit_comment(post, request.form, Submission(
             user=current_user if current_user.is_authenticated else None,
-            ip=request.remote_addr, user_agent=request.user_agent.string))
+            ip=client_address(), user_agent=request.user_agent.string))
     except CommentRefused as refused:
         return render_post(post, form, errors=refused.errors, message=refused.message,
                            status=refused.status)

@@ -16,6 +16,8 @@ HELD_SESSION_KEY = "held"
 
 def get_post(slug: str) -> Post:
     """:raise 404: no published post with this slug."""
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses to compare it
+        abort(404)
     post = db.session.scalar(select(Post).where(Post.slug == slug, Post.published_at.is_not(None)))
     if post is None:
         abort(404)
@@ -48,7 +50,7 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
     form = form or CommentForm(formdata=None)
     reply_to = None
     parent_id = form.comment_parent.data if errors is not None else int_arg("replytocom")
-    if parent_id and str(parent_id).isdigit():
+    if parent_id and str(parent_id).isdigit() and len(str(parent_id)) < 10:  # an id, not a huge number
         reply_to = db.session.get(Comment, int(parent_id))
         if reply_to is None or reply_to.post_id != post.id or reply_to.status != Status.APPROVED:
             reply_to = None
