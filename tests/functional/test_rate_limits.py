@@ -79,3 +79,10 @@ def test_sign_in_over_the_limit_gets_429_keeping_the_email_not_the_password(app,
     assert 'value="sam@example.com"' in html and "correct horse battery" not in html
     assert 'action="/login"' in html and csrf_from(html)
     assert "Signed in as" not in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("config_overrides", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}], indirect=True)
+def test_redis_unreachable_falls_back_to_counting_in_memory(app, client, post):
+    assert post_comment(client, post, comment="one").status_code == 303
+    assert post_comment(client, post, comment="two").status_code == 303
+    assert post_comment(client, post, comment="three").status_code == 429
