@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 SECRET = "live-test-secret-key"
 
-pytestmark = pytest.mark.live
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from blog.models import Comment
 from tests.conftest import csrf_from
 from tests.live.conftest import gunicorn, load_post
 
+pytestmark = pytest.mark.live
+
 CLIENTS = 16
 COMMENTS_PER_CLIENT = 128  # 2,048 comments and replies
 REFUSALS_PER_CLIENT = 8  # duplicates and empty comments sent on purpose

@@ -12,6 +12,8 @@ import requests
 from tests.conftest import csrf_from
 from tests.live.conftest import gunicorn, load_post
 
+pytestmark = pytest.mark.live
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 

@@ -6,12 +6,15 @@ import signal
 import threading
 import time
 
+import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
 from blog.models import Comment, ModerationEvent
 from tests.conftest import csrf_from
 from tests.live.conftest import gunicorn, load_post
+
+pytestmark = pytest.mark.live
 
 
 def test_worker_killed_mid_transaction_leaves_no_half_written_comment(live_database, tmp_path):
