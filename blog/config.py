@@ -38,9 +38,8 @@ DEFAULTS = {
     "DATABASE_LOCK_TIMEOUT_MS": 10000,  # wait this long for another writer's lock, then 503
     # Rate limits per client address on POSTs (blog/ratelimits.py); Retry-After on a 429.
     "RATELIMIT_HEADERS_ENABLED": True,
-    "RATELIMIT_COMMENT": "10 per minute;100 per hour",
-    "RATELIMIT_LOGIN": "10 per minute;100 per hour",
-    "RATELIMIT_REGISTER": "10 per hour",
+    "COMMENT_LIMIT_PER_IP": "10/minute;100/hour",
+    "LOGIN_LIMIT_PER_IP": "20/minute;200/hour",
     # Redis unreachable: count in process memory instead of failing the request.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,
@@ -48,7 +47,6 @@ DEFAULTS = {
     "IP_RETENTION_DAYS": 30,  # then `flask privacy purge` anonymises commenters' IPs
     "PREFERRED_URL_SCHEME": "http",
 }
-DEFAULTS["RATELIMIT_PASSWORD_RESET"] = "5 per hour"  # nosec B105  # a rate limit, not a password
 
 # Read from the environment under their own names (DESIGN.md's table).
 ENV_NAMES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_URL", "OAUTH_PROVIDERS",

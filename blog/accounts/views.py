@@ -15,7 +15,7 @@ login_manager.login_message = "Please sign in to see this page."
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limited("login")
+@limited("LOGIN_LIMIT_PER_IP")
 def login():
     form = LoginForm()
     if request.method == "GET":

@@ -17,7 +17,7 @@ HELD_REMEMBERED = 20  # a commenter's own held comments shown back to them
 
 
 @bp.post("/<slug>/comments")
-@limited("comment")
+@limited("COMMENT_LIMIT_PER_IP")
 def create(slug: str):
     post = get_post(slug)
     form = CommentForm()  # CSRF is checked before this view runs (CSRFProtect)

@@ -45,7 +45,7 @@ def responses(app, client, demo, migrated):
     token = csrf_from(page.get_data(as_text=True))
     avatar = re.search(r'src="(/avatars/[^"]+\.svg)"', page.get_data(as_text=True)).group(1)
     down = create_app(conftest.test_config(migrated, SQLALCHEMY_DATABASE_URI=UNREACHABLE))
-    limited = create_app(conftest.test_config(migrated, RATELIMIT_ENABLED=True, RATELIMIT_COMMENT="0 per minute"))
+    limited = create_app(conftest.test_config(migrated, RATELIMIT_ENABLED=True, COMMENT_LIMIT_PER_IP="0/minute"))
     limited_client = limited.test_client()
     limited_token = csrf_from(limited_client.get(f"/{demo}/").get_data(as_text=True))
     return {

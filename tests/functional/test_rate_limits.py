@@ -9,7 +9,7 @@ from blog.models import Comment
 from tests.conftest import csrf_from, post_comment
 
 LIMITED = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-           "RATELIMIT_COMMENT": "2 per minute", "RATELIMIT_LOGIN": "2 per minute"}
+           "COMMENT_LIMIT_PER_IP": "2/minute", "LOGIN_LIMIT_PER_IP": "2/minute"}
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def test_comment_limit_is_shared_by_two_processes_through_redis(live_database, t
     slug = load_post(live_database)
     prefix = f"test-{uuid.uuid4().hex}"
     env = {"REDIS_URL": REDIS_URL, "BLOG_RATELIMIT_ENABLED": "true", "BLOG_RATELIMIT_KEY_PREFIX": prefix,
-           "BLOG_RATELIMIT_COMMENT": "3 per minute", "BLOG_COMMENT_FLOOD_SECONDS": "0"}
+           "BLOG_COMMENT_LIMIT_PER_IP": "3/minute", "BLOG_COMMENT_FLOOD_SECONDS": "0"}
     store = redis.Redis.from_url(REDIS_URL)
     try:
         with ExitStack() as stack:
