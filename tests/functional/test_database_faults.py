@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from blog import create_app
 from blog.extensions import db
@@ -118,3 +119,29 @@ def test_database_locked_by_another_writer_gives_503_then_works(app, client, pos
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Comment)) == 0
     assert client.post(f"/{post}/comments", data={**TYPED, "csrf_token": csrf_from(html)}).status_code == 303
+
+
+def test_a_failing_side_effect_after_the_commit_does_not_fail_the_comment(app, client, post, caplog):
+    from blog.signals import comment_changed
+
+    def cache_purge_down(sender, **extra):
+        raise OperationalError("UPDATE cache", {}, Exception("database is locked"))
+
+    calls = []
+
+    def notifier(sender, **extra):
+        calls.append(extra["action"])
+
+    comment_changed.connect(cache_purge_down)
+    comment_changed.connect(notifier)
+    try:
+        token = csrf_from(client.get(f"/{post}/").get_data(as_text=True))
+        res = client.post(f"/{post}/comments", data={**TYPED, "csrf_token": token})
+    finally:
+        comment_changed.disconnect(cache_purge_down)
+        comment_changed.disconnect(notifier)
+    assert res.status_code == 303
+    assert calls == ["submit"]  # the other receivers still ran
+    assert "a receiver of 'comment-changed' failed" in caplog.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Comment)) == 1
