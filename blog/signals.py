@@ -27,6 +27,9 @@ class AfterCommitSignal(NamedSignal):
                 results.append((receiver, receiver(sender, **kwargs)))
             except Exception:
                 log.exception("a receiver of %r failed after the commit", self.name)
+                from .extensions import db
+
+                db.session.rollback()  # nothing of the sender's is pending: it has committed
         return results
 
 
