@@ -14,6 +14,8 @@ from typing import Any
 
 from blinker import NamedSignal
 
+from .extensions import db
+
 log = logging.getLogger(__name__)
 
 
@@ -27,8 +29,6 @@ class AfterCommitSignal(NamedSignal):
                 results.append((receiver, receiver(sender, **kwargs)))
             except Exception:
                 log.exception("a receiver of %r failed after the commit", self.name)
-                from .extensions import db
-
                 db.session.rollback()  # nothing of the sender's is pending: it has committed
         return results
 
