@@ -45,6 +45,7 @@ DEFAULTS = {
     "RATELIMIT_SWALLOW_ERRORS": True,
     "TRUSTED_PROXIES": 0,
     "IP_RETENTION_DAYS": 30,  # then `flask privacy purge` anonymises commenters' IPs
+    "GRAVATAR": False,  # avatars from Gravatar (publishes each email's hash) instead of local identicons
     "PREFERRED_URL_SCHEME": "http",
 }
 

@@ -23,9 +23,15 @@ def init_app(app: Flask) -> None:
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
+    csp = CSP
+    if app.config["GRAVATAR"]:
+        from .avatars import GRAVATAR_ORIGIN
+
+        csp = CSP.replace("img-src 'self'", f"img-src 'self' {GRAVATAR_ORIGIN}")
+
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["X-Frame-Options"] = "DENY"

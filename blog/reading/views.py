@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request, session
+from flask import Response, abort, current_app, redirect, render_template, request, session
 from sqlalchemy import select
 
-from ..avatars import identicon_svg
+from ..avatars import gravatar_url, identicon_svg
 from ..comments.forms import CommentForm
 from ..extensions import db
 from ..models import Comment, Post, Status
@@ -69,5 +69,10 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
 def avatar(key: str):
     if not key.isalnum() or len(key) > 64:
         abort(404)
+    if current_app.config["GRAVATAR"]:
+        email = db.session.scalar(select(Comment.author_email).where(
+            Comment.avatar_key == key, Comment.author_email.is_not(None)).limit(1))
+        if email:
+            return redirect(gravatar_url(email), code=302), {"Cache-Control": "public, max-age=3600"}
     return Response(identicon_svg(key), mimetype="image/svg+xml",
                     headers={"Cache-Control": "public, max-age=31536000, immutable"})

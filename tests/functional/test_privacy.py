@@ -117,3 +117,27 @@ def test_retention_period_is_a_setting(app, runner, post):
                                                   ip="198.51.100.23"))
         db.session.commit()
     assert "Anonymised 1 IP addresses older than 7 days." in runner.invoke(args=["privacy", "purge"]).output
+
+
+def avatar_of(client, slug: str) -> str:
+    return re.search(r'src="(/avatars/[^"]+\.svg)"', client.get(f"/{slug}/").get_data(as_text=True)).group(1)
+
+
+def test_avatars_are_local_identicons_by_default(app, client, post):
+    add_comments(app, post, 1)
+    res = client.get(avatar_of(client, post))
+    assert res.status_code == 200 and res.mimetype == "image/svg+xml"
+    assert "gravatar" not in res.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("config_overrides", [{"GRAVATAR": True}], indirect=True)
+def test_gravatar_only_when_the_operator_turns_it_on(app, client, post):
+    add_comments(app, post, 1)  # by r0@example.org
+    page = client.get(f"/{post}/")
+    assert "img-src 'self' https://www.gravatar.com;" in page.headers["Content-Security-Policy"]
+    assert not secrets_in(page.get_data(as_text=True), ["r0@example.org"], [])  # the page itself: no hash
+    res = client.get(avatar_of(client, post))
+    digest = hashlib.sha256(b"r0@example.org").hexdigest()
+    assert res.status_code == 302
+    assert res.headers["Location"] == f"https://www.gravatar.com/avatar/{digest}?s=96&d=identicon&r=g"
+    assert client.get("/avatars/unknownkey.svg").mimetype == "image/svg+xml"  # no such commenter: identicon
