@@ -44,6 +44,8 @@ WORST = {
     "one long dotted link": "http://" + fill("a.", N - 7),
     "link with long path": "http://a.com/" + fill("a/", N - 13),
     "link with parentheses": "http://a.com/" + "(" * (N - 13),
+    "opening parentheses (bleach's URL pattern took 145 s)": "(" * N,
+    "parentheses around links": fill("((((http://a.co)))) ", 20 * (MAX_MARKUP - 10)),
     # Tags, entities and attributes, up to the budgets.
     "nested to the limit, repeated": fill("<i>" * MAX_NESTING + "x" + "</i>" * MAX_NESTING,
                                           7 * MAX_NESTING * (MAX_MARKUP // (2 * MAX_NESTING))),
@@ -139,3 +141,25 @@ def test_links_are_made_as_wordpress_makes_them():
     assert '<a href="http://www.b.example.org" rel="nofollow ugc">www.b.example.org</a>.' in html
     assert "c.example.net" in html and "http://c.example.net" not in html  # bare domains stay text
     assert sanitize_comment("(http://a.com/x)") == '<p>(<a href="http://a.com/x" rel="nofollow ugc">http://a.com/x</a>)</p>'
+
+
+SYNTAX = "<>&;#/=\"'-.:@()[]{}\\!? \n\twhx0"
+
+
+def test_no_character_or_pair_repeated_is_slow():
+    """A hunt for quadratic corners: every printable character, and every pair of
+    HTML/URL syntax characters, repeated 20,000 characters long."""
+    units = [chr(c) for c in range(32, 127)] + ["\n", "\t", "\r"] + [a + b for a in SYNTAX for b in SYNTAX]
+    slow = {}
+    for unit in units:
+        text = fill(unit, 20_000)
+        start = time.process_time()
+        try:
+            validate_fields({"comment": text, "author": "A", "email": "a@example.com"}, None)
+            sanitize_comment(text)
+        except MarkupTooComplex:
+            pass
+        # 20,000 characters cost ~10 ms where the work is linear; a second look rules out a pause.
+        if time.process_time() - start > BUDGET / 2 and (seconds := cpu_seconds(text)[0]) > BUDGET / 2:
+            slow[repr(unit)] = round(seconds * 1000)
+    assert not slow, f"slow inputs (ms): {slow}"
