@@ -57,7 +57,8 @@ def responses(app, client, demo, migrated):
         "csrf refused (400)": client.post(f"/{demo}/comments", data={"comment": "x"}),
         "not found (404)": client.get("/no-such-post/"),
         "wrong method (405)": client.put(f"/{demo}/"),
-        "too large (413)": client.post(f"/{demo}/comments", data={"comment": "x" * 600_000, "csrf_token": token}),
+        "too large (413)": client.post(f"/{demo}/comments", data={
+            "comment": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1), "csrf_token": token}),
         "rate limited (429)": limited_client.post(f"/{demo}/comments", data={"comment": "x", "csrf_token": limited_token}),
         "database down (503)": down.test_client().get("/"),
         "stylesheet": client.get("/static/style.css"),
