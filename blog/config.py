@@ -24,8 +24,10 @@ DEFAULTS = {
     "DISALLOWED_KEYS": "",  # one per line: trash
     "COMMENT_FLOOD_SECONDS": 15,
     "COMMENT_EDIT_MINUTES": 15,
-    # Request limits: the largest comment plus the other fields fits well inside.
-    "MAX_CONTENT_LENGTH": 512 * 1024,
+    # Request limits: the largest comment (65,525 characters, up to 12 bytes each
+    # once UTF-8 is percent-encoded: 786,300) plus the other fields fits inside.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     "MAX_FORM_PARTS": 100,
     # Cookies.
     "SESSION_COOKIE_NAME": "blog_session",

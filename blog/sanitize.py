@@ -11,6 +11,7 @@ import re
 from functools import partial
 
 import bleach
+from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter
 
 ALLOWED_TAGS = frozenset({
@@ -48,7 +49,7 @@ _QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
 _DECLARATION = re.compile(r"<[!?][^>]*")
 # One whitespace then a name character: each attribute once, in linear time.
 _ATTRIBUTE = re.compile(r"\s[^\s=/>]")
-# What the linkifier turns into a link (see _URL below).
+# What the linkifier turns into a link (see _BARE_URL below).
 _LINK_START = re.compile(r"(?:https?|mailto):|www\.", re.I)
 # bleach's serialiser reads the digits after "&#" in quadratic time.
 MAX_REF_DIGITS = 1000
@@ -64,21 +65,40 @@ def _rel(attrs, new=False):
     return attrs
 
 
-# WordPress's make_clickable(): a link starts with a scheme or "www.". bleach's
-# default also links bare domains, its TLD check backtracks over long dotted
-# runs ("a.a.a…" costs ~1.6 µs a character), and its leading \(* is quadratic
-# on a run of "(" (65,000 of them took 145 s); this pattern never backtracks.
-_URL = re.compile(
-    r"""(?<![\w@.])(?:(?:https?|mailto):/{0,3}(?:\w+(?::\w+)?@)?|www\.)
-    [\w-]+(?:\.[\w-]+)*(?::[0-9]+)?   # host(:port)
-    (?:[/?\#][^\s{}|\\^`<>"]*)?      # path, query, fragment
-    """, re.I | re.X)
+class _TypedParagraphs(Filter):
+    """A <p> the commenter typed becomes a blank line, so autop() makes every
+    paragraph once (never a <p> inside a <p>). Inside inline markup it is
+    dropped, its text kept, so no paragraph splits a link or a quote."""
+
+    def __iter__(self):
+        inline = 0
+        for token in super().__iter__():
+            kind, name = token["type"], token.get("name")
+            if name == "p" and kind in ("StartTag", "EndTag"):
+                if not inline:
+                    yield {"type": "SpaceCharacters", "data": "\n\n"}
+                continue
+            if name not in ("blockquote", "br"):
+                inline += (kind == "StartTag") - (kind == "EndTag")
+            yield token
+
+
+# Bare URLs as WordPress's make_clickable() finds them: any host after http://
+# or https://, or one starting "www.". bleach's default pattern knows only some
+# TLDs and links more schemes (ftp:, data:, irc:, ...) than the allowlist has,
+# unchecked, since linkifying runs after sanitising.
+_BARE_URL = re.compile(r"""
+    (?<![\w@./:-])  # no leading \(* as bleach has: on a run of "(" it is quadratic
+    (?:https?://\w[\w-]*(?:\.[\w-]+)*|www\.[\w-]+(?:\.[\w-]+)+)
+    (?::[0-9]+)?
+    (?:[/?\#][^\s{}|\\^`<>"]*)?
+""", re.IGNORECASE | re.VERBOSE)
 
 _cleaner = bleach.Cleaner(
     tags=ALLOWED_TAGS | {"p", "br"}, attributes=ALLOWED_ATTRIBUTES,
     protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_rel], skip_tags={"code"}, parse_email=False,
-                     url_re=_URL)],
+    filters=[_TypedParagraphs, partial(LinkifyFilter, callbacks=[_rel], skip_tags={"code"},
+                                       parse_email=False, url_re=_BARE_URL)],
 )
 
 
@@ -135,7 +155,8 @@ def autop(text: str) -> str:
 
 _BLOCK_OPEN = re.compile(r"(<blockquote[\s>])", re.I)
 _BLOCK_CLOSE = re.compile(r"(</blockquote>)", re.I)
-_P_BLOCK_OPEN = re.compile(r"<p>(<blockquote[^>]*>)", re.I)
+# The whole tag: a cite may hold ">" (bleach escapes only "<" in attributes).
+_P_BLOCK_OPEN = re.compile(r'<p>(<blockquote\b[^<>"]*(?:"[^"]*"[^<>"]*)*>)', re.I)
 _EMPTY_P = re.compile(r"<p>\s*</p>\n?")
 
 

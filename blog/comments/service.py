@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -24,9 +25,18 @@ MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
 # C0 controls but tab/newline/carriage return, DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[\r\n]")
+_TAG = re.compile(r"<[^>]*>")  # in sanitised HTML, where text never holds a raw "<"
+# "name:" starts a scheme unless digits follow (then it is host:port).
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?![0-9])", re.I)
+_UNSAFE_IN_URL = re.compile(r"[\s<>\"\\^`{|}]")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database we run on
+_ID = re.compile(r"[0-9]{1,10}")
 
 DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you’ve already said that!"
 FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
+# The form comes back as a new comment (see render_post), so sending again works.
+PARENT_MESSAGE = ("The comment you are replying to does not exist or is not published. "
+                  "Send yours again to post it as a new comment.")
 
 
 @dataclass
@@ -50,6 +60,35 @@ class Submission:
     user_agent: str | None = None
 
 
+def parse_id(value: object) -> int | None:
+    """A positive id as typed in a form or query ("12"), else None: never raises."""
+    if isinstance(value, str) and _ID.fullmatch(value.strip()):
+        number = int(value)
+        return number if 0 < number <= MAX_ID else None
+    return None
+
+
+def website(url: str) -> str | None:
+    """The commenter's website as stored, or None when it is not a plain http(s) address.
+
+    A bare domain gets http:// in front, as WordPress's esc_url() does; any
+    other scheme (javascript:, data:, ftp:, mailto:) is refused, and so are
+    credentials in the address (http://bank.example@evil.example).
+    """
+    if not _SCHEME.match(url):
+        url = "http://" + url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").strip(".")
+    if (parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc or "." not in host
+            or _UNSAFE_IN_URL.search(url)):
+        return None
+    return url
+
+
 def _text(data: Mapping[str, str], name: str) -> str:
     value = data.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -67,7 +106,8 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
     values = {"comment": comment, "parent": None}
 
     for name in ("author", "email", "url"):
-        if _CONTROL.search(data.get(name) or "") or _LINE_BREAK.search(data.get(name) or ""):
+        raw = data.get(name)
+        if isinstance(raw, str) and (_CONTROL.search(raw) or _LINE_BREAK.search(raw)):
             errors[name] = "This field may not contain control characters or line breaks."
     if _CONTROL.search(comment):
         errors["comment"] = "Your comment contains control characters; please remove them."
@@ -97,22 +137,19 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
                 except EmailNotValidError:
                     errors["email"] = "Please enter a valid email address."
         if url and "url" not in errors:
-            if "://" not in url:
-                url = "http://" + url  # as WordPress's esc_url() does
-            if len(url) > MAX_URL:
-                errors["url"] = f"Your website address is too long; the limit is {MAX_URL} characters."
-            elif not re.match(r"https?://[^\s/?#]+\.[^\s/?#]", url, re.I) or re.search(r"[\s<>\"]", url):
+            address = website(url)
+            if address is None:
                 errors["url"] = "Please enter a website address starting with http:// or https://."
+            elif len(address) > MAX_URL:
+                errors["url"] = f"Your website address is too long; the limit is {MAX_URL} characters."
             else:
-                values["url"] = url
+                values["url"] = address
 
-    parent = data.get("comment_parent")
-    parent = parent.strip() if isinstance(parent, str) else ""
+    parent = _text(data, "comment_parent")
     if parent and parent != "0":
-        if not parent.isdigit() or len(parent) > 18:
-            errors["comment_parent"] = "The comment you are replying to does not exist."
-        else:
-            values["parent"] = int(parent)
+        values["parent"] = parse_id(parent)
+        if values["parent"] is None:
+            errors["comment_parent"] = PARENT_MESSAGE
     return values, errors
 
 
@@ -133,7 +170,7 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
     if values["parent"] is not None and "comment_parent" not in errors:
         parent = db.session.get(Comment, values["parent"])
         if parent is None or parent.post_id != post.id or parent.status != Status.APPROVED:
-            errors["comment_parent"] = "The comment you are replying to does not exist or is not published."
+            errors["comment_parent"] = PARENT_MESSAGE
 
     body_html = ""
     if "comment" not in errors:
@@ -141,6 +178,9 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
             body_html = sanitize_comment(values["comment"])
         except MarkupTooComplex as exc:
             errors["comment"] = str(exc)
+        else:
+            if not _TAG.sub("", body_html).strip():
+                errors["comment"] = "Nothing of your comment is left once the markup comments cannot use is removed."
     if errors:
         raise CommentRefused(422, "Your comment could not be posted. Please check the fields marked below.", errors)
 

@@ -8,7 +8,8 @@ from ..ratelimits import limited
 from ..security import client_address
 from ..moderation.settings import discussion_for
 from ..reading.thread import page_of
-from ..reading.views import HELD_SESSION_KEY, get_post, render_post
+# The module, not its names: reading.views imports this package, so either may load first.
+from ..reading import views as reading
 from . import bp
 from .forms import CommentForm
 from .service import CommentRefused, Submission, submit_comment
@@ -19,18 +20,18 @@ HELD_REMEMBERED = 20  # a commenter's own held comments shown back to them
 @bp.post("/<slug>/comments")
 @limited("COMMENT_LIMIT_PER_IP")
 def create(slug: str):
-    post = get_post(slug)
+    post = reading.get_post(slug)
     form = CommentForm()  # CSRF is checked before this view runs (CSRFProtect)
     try:
         comment = submit_comment(post, request.form, Submission(
             user=current_user if current_user.is_authenticated else None,
             ip=client_address(), user_agent=request.user_agent.string))
     except CommentRefused as refused:
-        return render_post(post, form, errors=refused.errors, message=refused.message,
+        return reading.render_post(post, form, errors=refused.errors, message=refused.message,
                            status=refused.status)
     if comment.status == Status.PENDING:
-        held = [i for i in session.get(HELD_SESSION_KEY, []) if i != comment.id]
-        session[HELD_SESSION_KEY] = (held + [comment.id])[-HELD_REMEMBERED:]
+        held = [i for i in session.get(reading.HELD_SESSION_KEY, []) if i != comment.id]
+        session[reading.HELD_SESSION_KEY] = (held + [comment.id])[-HELD_REMEMBERED:]
     elif comment.status != Status.APPROVED:
         # Spam or trash: nothing to show, and nothing to tell a spammer.
         return redirect(url_for("reading.post", slug=post.slug, _anchor="comments"), code=303)

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..avatars import gravatar_url, identicon_svg
 from ..comments.forms import CommentForm
+from ..comments.service import parse_id
 from ..extensions import db
 from ..models import Comment, Post, Status
 from ..moderation.settings import discussion_for
@@ -26,8 +27,7 @@ def get_post(slug: str) -> Post:
 
 def int_arg(name: str, default: int | None = None) -> int | None:
     """A positive integer query argument; anything else counts as absent."""
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else default
+    return parse_id(request.args.get(name, "")) or default
 
 
 @bp.get("/")
@@ -45,17 +45,20 @@ def post(slug: str):
 
 def render_post(post: Post, form: CommentForm | None = None, errors: dict | None = None,
                 message: str | None = None, status: int = 200):
-    """The post page; a refused comment comes back here with its form as typed."""
+    """The post page; a refused comment comes back here with its form as typed,
+    except a reply to a comment that cannot be replied to: that becomes a new comment."""
     discussion = discussion_for(post)
     form = form or CommentForm(formdata=None)
     reply_to = None
-    parent_id = form.comment_parent.data if errors is not None else int_arg("replytocom")
-    if parent_id and str(parent_id).isdigit() and len(str(parent_id)) < 10:  # an id, not a huge number
-        reply_to = db.session.get(Comment, int(parent_id))
+    parent_id = parse_id(form.comment_parent.data) if errors is not None else int_arg("replytocom")
+    if parent_id:
+        reply_to = db.session.get(Comment, parent_id)
         if reply_to is None or reply_to.post_id != post.id or reply_to.status != Status.APPROVED:
             reply_to = None
         else:
             form.comment_parent.data = str(reply_to.id)
+    if reply_to is None:
+        form.comment_parent.data = "0"
     thread = thread_page(post, int_arg("cpage", 1), discussion.per_page,
                          session.get(HELD_SESSION_KEY, ()))
     return render_template(

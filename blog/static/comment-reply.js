@@ -9,6 +9,7 @@
   var cancel = document.getElementById("cancel-comment-reply-link");
   var titleText = document.getElementById("reply-title-text");
   var textarea = document.getElementById("comment");
+  var message = document.getElementById("form-message");
   var defaultTitle = "Leave a Reply";
   var opener = null;
   var placeholder = null;
@@ -31,15 +32,19 @@
     return true;
   }
 
+  // Back to a plain comment, keeping whatever was typed.
   function restore() {
-    if (!placeholder) return false;
-    placeholder.parentNode.insertBefore(respond, placeholder);
-    placeholder.parentNode.removeChild(placeholder);
-    placeholder = null;
+    if (parentField.value === "0") return false;
     parentField.value = "0";
     titleText.textContent = defaultTitle;
     cancel.hidden = true;
-    if (opener) opener.focus();
+    if (placeholder) {
+      placeholder.parentNode.insertBefore(respond, placeholder);
+      placeholder.parentNode.removeChild(placeholder);
+      placeholder = null;
+    }
+    // A reply opened by the server (?replytocom, or a refused reply) has no opener.
+    (opener || textarea).focus();
     opener = null;
     return true;
   }
@@ -55,4 +60,6 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && placeholder && respond.contains(document.activeElement)) restore();
   });
+  // A refused form: bring its message into view and to the screen reader.
+  if (message) window.addEventListener("load", function () { message.focus(); });
 })();

@@ -54,9 +54,9 @@ class ExecutableFinder(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        if tag in EXECUTABLE_TAGS and not (tag == "script" and (attributes.get("src") or "").startswith("/static/")) \
-                and not (tag in ("meta", "link") and ("charset" in attributes or attributes.get("name") == "viewport"
-                                                      or attributes.get("rel") == "stylesheet")):
+        ours = (tag in ("script", "link") and (attributes.get("src") or attributes.get("href") or "").startswith("/static/")
+                or tag == "meta" and "http-equiv" not in attributes)
+        if tag in EXECUTABLE_TAGS and not ours:
             self.found.append(f"<{tag} {attrs}>")
         for name, value in attrs:
             squashed = "".join(ch for ch in (value or "") if ch > " ").lower()

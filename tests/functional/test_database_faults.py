@@ -55,7 +55,7 @@ def test_database_down_while_writing_gives_503_with_the_comment_kept(client, pos
     res = down_client().post(f"/{post}/comments", data={**TYPED, "csrf_token": token})
     html = assert_form_kept(res)
     # The form posts to the same place: sending it again once the database is back works.
-    assert f'action="/{post}/comments"' in html
+    assert f'action="/{post}/comments' in html
     again = client.post(f"/{post}/comments", data={**TYPED, "csrf_token": csrf_from(html)})
     assert again.status_code == 303
 
