@@ -1,4 +1,5 @@
-"""Command-line interface: ``flask demo load``, ``flask users create``, ``flask comments resanitize``."""
+"""Command-line interface: ``flask demo load``, ``flask users create``, ``flask comments resanitize``,
+``flask mail worker``."""
 from __future__ import annotations
 
 import sys
@@ -70,8 +71,25 @@ def comments_resanitize():
     click.echo(f"Resanitized {total} comments; {changed} changed.")
 
 
+mail = AppGroup("mail", help="The outbox.")
+
+
+@mail.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def mail_worker(once: bool):
+    """Deliver queued mail over SMTP (MAIL_URL) or to the log, retrying with backoff."""
+    from flask import current_app
+
+    from .mail.delivery import run_worker
+
+    try:
+        run_worker(current_app._get_current_object(), once=once)
+    except KeyboardInterrupt:
+        click.echo("mail worker stopped")
+
+
 def init_app(app: Flask) -> None:
     from .privacy import privacy
 
-    for group in (demo, users, comments, privacy):
+    for group in (demo, users, comments, mail, privacy):
         app.cli.add_command(group)

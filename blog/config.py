@@ -41,13 +41,28 @@ DEFAULTS = {
     # Rate limits per client address on POSTs (blog/ratelimits.py); Retry-After on a 429.
     "RATELIMIT_HEADERS_ENABLED": True,
     "COMMENT_LIMIT_PER_IP": "10/minute;100/hour",
-    "LOGIN_LIMIT_PER_IP": "20/minute;200/hour",
     # Redis unreachable: count in process memory instead of failing the request.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_SWALLOW_ERRORS": True,
     "TRUSTED_PROXIES": 0,
     "IP_RETENTION_DAYS": 30,  # then `flask privacy purge` anonymises commenters' IPs
     "GRAVATAR": False,  # avatars from Gravatar (publishes each email's hash) instead of local identicons
+    # Mail (MAIL_URL from the environment; none: messages are logged, not sent).
+    "MAIL_FROM": "Blog <noreply@localhost>",
+    "MAIL_MAX_ATTEMPTS": 5,  # then the message is marked failed, its last error kept
+    "MAIL_BACKOFF_SECONDS": 60,  # doubled after each failed attempt
+    "MAIL_WORKER_INTERVAL": 5,  # seconds between outbox polls
+    "MAIL_TIMEOUT": 20,  # seconds for each SMTP step
+    # Local accounts.
+    "VERIFY_EMAIL_MAX_AGE": 3 * 24 * 3600,
+    "PASSWORD_RESET_MAX_AGE": 3600,
+    "LOGIN_LIMIT_PER_IP": "20/minute;200/hour",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5/minute;30/hour",
+    "RESET_LIMIT_PER_IP": "10/hour",
+    "RESET_LIMIT_PER_ACCOUNT": "3/hour",
+    "REGISTER_LIMIT_PER_IP": "10/hour",
+    # Outside identities: seconds to wait for a provider before giving up.
+    "OAUTH_TIMEOUT": 10,
     "PREFERRED_URL_SCHEME": "http",
 }
 
@@ -69,6 +84,7 @@ def load(app: Flask, test_config: dict | None) -> None:
     for name in ENV_NAMES:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    app.config.update({k: v for k, v in os.environ.items() if k.startswith("OAUTH_") and v})
     app.config.from_prefixed_env("BLOG")
     if test_config:
         app.config.from_mapping(test_config)

@@ -50,11 +50,17 @@ def _form_again(status: int, message: str):
     if request.method != "POST":
         return None
     if request.endpoint == "comments.create":
+        slug = (request.view_args or {}).get("slug", "")
+    elif request.endpoint == "accounts.oauth_login":
+        slug = request.form.get("post", "")  # a provider button under the comment form
+    else:
+        slug = None
+    if slug is not None:
         from .comments.forms import CommentForm
         from .reading.views import get_post, render_post
 
         try:
-            post = get_post((request.view_args or {}).get("slug", ""))
+            post = get_post(slug)
         except HTTPException:
             post = None  # no such post: the text comes back as plain fields below
         if post is not None:

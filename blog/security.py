@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import Flask, request
+from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -18,20 +18,40 @@ def client_address() -> str | None:
         return None
 
 
+def allow_source(directive: str, origin: str) -> None:
+    """Widen one directive of this response's CSP (e.g. a reader's avatar from their provider)."""
+    g.setdefault("csp_extra", {}).setdefault(directive, set()).add(origin)
+
+
+def policy() -> str:
+    """CSP, plus app-wide extra sources (CSP_EXTRA: directive → origins) and this request's."""
+    extra: dict[str, set[str]] = {}
+    for source in (current_app.config.get("CSP_EXTRA") or {}, g.get("csp_extra") or {}):
+        for directive, origins in source.items():
+            extra.setdefault(directive, set()).update(origins)
+    if not extra:
+        return CSP
+    parts = []
+    for part in CSP.split("; "):
+        directive = part.split(" ", 1)[0]
+        parts.append(" ".join([part, *sorted(extra.get(directive, ()))]))
+    return "; ".join(parts)
+
+
 def init_app(app: Flask) -> None:
     hops = app.config["TRUSTED_PROXIES"]
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    csp = CSP
     if app.config["GRAVATAR"]:
         from .avatars import GRAVATAR_ORIGIN
 
-        csp = CSP.replace("img-src 'self'", f"img-src 'self' {GRAVATAR_ORIGIN}")
+        extra = app.config.setdefault("CSP_EXTRA", {})
+        extra["img-src"] = {*extra.get("img-src", ()), GRAVATAR_ORIGIN}
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("Content-Security-Policy", policy())
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["X-Frame-Options"] = "DENY"

@@ -21,6 +21,8 @@ from blog.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.servers"]  # real SMTP and OpenID Connect servers on 127.0.0.1
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:

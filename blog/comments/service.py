@@ -13,7 +13,7 @@ from sqlalchemy import exists, func, or_, select
 
 from ..avatars import avatar_key
 from ..extensions import db
-from ..models import Comment, ModerationEvent, Post, Status, User
+from ..models import Comment, Identity, ModerationEvent, Post, Status, User
 from ..moderation.rules import Facts, decide
 from ..moderation.settings import discussion_for
 from ..permissions import can_moderate, is_signed_in
@@ -56,6 +56,7 @@ class Submission:
     """Who is writing and from where; the fields come separately, as typed."""
 
     user: User | None = None
+    identity: Identity | None = None  # the outside account the user signed in with, if any
     ip: str | None = None
     user_agent: str | None = None
 
@@ -164,6 +165,10 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
     if not post.comments_open:
         raise CommentRefused(403, "Comments are closed on this post.")
     values, errors = validate_fields(data, who.user)
+    identity = who.identity if who.identity is not None and who.user is not None \
+        and who.identity.user_id == who.user.id else None
+    if identity is not None and not values["email"]:
+        values["email"] = (identity.email or "")[:MAX_EMAIL].lower() or None
     discussion = discussion_for(post)
 
     parent = None
@@ -216,6 +221,7 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         avatar_key=avatar_key(values["email"], values["author"]),
         body_raw=values["comment"], body_html=body_html, status=decision.status,
         created_at=now, ip=who.ip, user_agent=(who.user_agent or "")[:255] or None,
+        identity_id=identity.id if identity else None,
     )
     db.session.add(comment)
     db.session.flush()

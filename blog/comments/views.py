@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import redirect, request, session, url_for
 from flask_login import current_user
 
+from ..accounts.templating import current_identity
 from ..models import Status
 from ..ratelimits import limited
 from ..security import client_address
@@ -24,7 +25,7 @@ def create(slug: str):
     form = CommentForm()  # CSRF is checked before this view runs (CSRFProtect)
     try:
         comment = submit_comment(post, request.form, Submission(
-            user=current_user if current_user.is_authenticated else None,
+            user=current_user if current_user.is_authenticated else None, identity=current_identity(),
             ip=client_address(), user_agent=request.user_agent.string))
     except CommentRefused as refused:
         return reading.render_post(post, form, errors=refused.errors, message=refused.message,

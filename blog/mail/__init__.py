@@ -12,3 +12,8 @@ def queue_mail(to: str, subject: str, text: str, html: str | None = None,
                             headers=headers or {}, kind=kind)
     db.session.add(message)
     return message
+
+
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe, for mail a reader subscribed to (not for account mail)."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

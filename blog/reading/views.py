@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Response, abort, current_app, redirect, render_template, request, session
 from sqlalchemy import select
 
+from ..accounts.drafts import take_draft
 from ..avatars import gravatar_url, identicon_svg
 from ..comments.forms import CommentForm
 from ..comments.service import parse_id
@@ -48,7 +49,9 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
     """The post page; a refused comment comes back here with its form as typed,
     except a reply to a comment that cannot be replied to: that becomes a new comment."""
     discussion = discussion_for(post)
-    form = form or CommentForm(formdata=None)
+    if form is None:
+        draft = take_draft(post)  # what was typed before signing in through a provider
+        form = CommentForm(formdata=None, data=draft) if draft else CommentForm(formdata=None)
     reply_to = None
     parent_id = parse_id(form.comment_parent.data) if errors is not None else int_arg("replytocom")
     if parent_id:
