@@ -145,3 +145,21 @@ def test_a_failing_side_effect_after_the_commit_does_not_fail_the_comment(app, c
     assert "a receiver of 'comment-changed' failed" in caplog.text
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Comment)) == 1
+
+
+@pytest.mark.parametrize("config_overrides", [{"MAIL_URL": "smtp://127.0.0.1:1"}], indirect=True)
+def test_mail_server_down_fails_neither_the_request_nor_the_mail(app, client):
+    from datetime import datetime, timezone
+
+    from blog.mail.delivery import deliver_due
+    from blog.models import OutboxMessage
+
+    page = client.get("/register")
+    res = client.post("/register", data={"name": "Ann", "email": "ann@example.org", "password": "long enough secret",
+                                         "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert res.status_code < 400  # the account is made; the confirmation waits in the outbox
+    with app.app_context():
+        assert deliver_due(datetime.now(timezone.utc)) == (0, 1)  # SMTP refused
+        [row] = db.session.scalars(select(OutboxMessage)).all()
+        assert (row.to_addr, row.status, row.attempts) == ("ann@example.org", "queued", 1)
+        assert row.last_error and row.next_attempt_at > datetime.now(timezone.utc)  # kept for a retry

@@ -52,6 +52,9 @@ def responses(app, client, demo, migrated):
         "index": client.get("/"),
         "post page": page,
         "login page": client.get("/login"),
+        "register page": client.get("/register"),
+        "reset page": client.get("/reset"),
+        "account page (redirect to sign in)": client.get("/account"),
         "comment accepted (redirect)": post_comment(client, demo, comment="headers"),
         "comment refused (422)": client.post(f"/{demo}/comments", data={"csrf_token": token}),
         "csrf refused (400)": client.post(f"/{demo}/comments", data={"comment": "x"}),
@@ -71,7 +74,8 @@ def responses(app, client, demo, migrated):
 def test_every_kind_of_response_carries_the_security_headers(responses):
     expected = {"comment accepted (redirect)": 303, "comment refused (422)": 422, "csrf refused (400)": 400,
                 "not found (404)": 404, "wrong method (405)": 405, "too large (413)": 413,
-                "rate limited (429)": 429, "database down (503)": 503, "logout (redirect)": 303}
+                "rate limited (429)": 429, "database down (503)": 503, "logout (redirect)": 303,
+                "account page (redirect to sign in)": 302}
     for what, res in responses.items():
         assert res.status_code == expected.get(what, 200), what
         assert_secure_headers(res, what)

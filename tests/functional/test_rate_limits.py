@@ -86,3 +86,26 @@ def test_redis_unreachable_falls_back_to_counting_in_memory(app, client, post):
     assert post_comment(client, post, comment="one").status_code == 303
     assert post_comment(client, post, comment="two").status_code == 303
     assert post_comment(client, post, comment="three").status_code == 429
+
+
+def form_post(client, path, **data):
+    page = client.get(path)
+    return client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True)), **data})
+
+
+@pytest.mark.parametrize("config_overrides", [{"REGISTER_LIMIT_PER_IP": "1/minute"}], indirect=True)
+def test_registration_over_the_limit_gets_429_keeping_name_and_email_not_the_password(client):
+    first = form_post(client, "/register", name="Ann", email="ann@example.org", password="long enough secret")
+    assert first.status_code < 400
+    res = form_post(client, "/register", name="Bea “B” <b>", email="bea@example.org", password="another secret one")
+    html = res.get_data(as_text=True)
+    assert res.status_code == 429 and int(res.headers["Retry-After"]) > 0
+    assert 'value="Bea “B” &lt;b&gt;"' in html and 'value="bea@example.org"' in html
+    assert "another secret one" not in html and 'action="/register"' in html
+
+
+@pytest.mark.parametrize("config_overrides", [{"RESET_LIMIT_PER_IP": "1/minute"}], indirect=True)
+def test_password_reset_over_the_limit_gets_429_keeping_the_email(client):
+    assert form_post(client, "/reset", email="ann@example.org").status_code == 200
+    res = form_post(client, "/reset", email="bea@example.org")
+    assert res.status_code == 429 and 'value="bea@example.org"' in res.get_data(as_text=True)
