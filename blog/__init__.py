@@ -29,11 +29,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .accounts import bp as accounts_bp
     from .comments import bp as comments_bp
+    from .moderation.views import bp as moderation_bp
     from .reading import bp as reading_bp
 
     app.register_blueprint(reading_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(moderation_bp)
 
     from . import errors, templating
 

@@ -1,5 +1,5 @@
-"""Command-line interface: ``flask demo load``, ``flask users create``, ``flask comments resanitize``,
-``flask mail worker``."""
+"""Command-line interface: ``flask demo load``, ``flask users create``,
+``flask comments resanitize|purge``, ``flask mail worker``."""
 from __future__ import annotations
 
 import sys
@@ -86,6 +86,13 @@ def mail_worker(once: bool):
         run_worker(current_app._get_current_object(), once=once)
     except KeyboardInterrupt:
         click.echo("mail worker stopped")
+@comments.command("purge")
+@click.option("--days", type=int, default=None, help="Override the MODERATION_PURGE_DAYS setting (30).")
+def comments_purge(days: int | None):
+    """Delete spam and trash older than the purge setting (run daily, e.g. from cron)."""
+    from .moderation.service import purge
+
+    click.echo(f"Purged {purge(days=days)} spam and trashed comments.")
 
 
 def init_app(app: Flask) -> None:

@@ -24,6 +24,16 @@ DEFAULTS = {
     "DISALLOWED_KEYS": "",  # one per line: trash
     "COMMENT_FLOOD_SECONDS": 15,
     "COMMENT_EDIT_MINUTES": 15,
+    # Trust a guest's earlier approval by name+email alone, as WordPress does (unverified).
+    "COMMENT_TRUST_UNVERIFIED_EMAIL": False,
+    "COMMENT_REGISTRATION": False,  # "Users must be registered and logged in to comment"
+    "COMMENT_CLOSE_AFTER_DAYS": 0,  # close comments on posts older than N days (0: never)
+    "COMMENT_MIN_SUBMIT_SECONDS": 3,  # a form sent sooner after it was served is spam
+    "MODERATION_NOTIFY_HELD": True,  # mail the post's author when a comment is held
+    "MODERATION_NOTIFY_PUBLISHED": False,  # ... and when one is published
+    "MODERATION_MAIL_INTERVAL_MINUTES": 10,  # at most one moderation mail per recipient this often
+    "MODERATION_LINK_DAYS": 3,  # one-click links in moderation mail expire after this
+    "MODERATION_PURGE_DAYS": 30,  # spam and trash older than this go with `flask comments purge`
     # Request limits: the largest comment (65,525 characters, up to 12 bytes each
     # once UTF-8 is percent-encoded: 786,300) plus the other fields fits inside.
     "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -122,9 +122,11 @@ def init_app(app: Flask) -> None:
         return page, 503, {"Retry-After": RETRY_AFTER}
 
     @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
     def unstorable_value(error):
         # The database refused a value the request carried (PostgreSQL: a NUL
-        # byte in a path, query or field): the client's mistake, not ours.
+        # byte or a number out of range; SQLite: an integer past 64 bits): the
+        # client's mistake, not ours.
         log.warning("value refused by the database: %s", error)
         db.session.rollback()
         return _form_again(400, UNSTORABLE) or (

@@ -97,9 +97,12 @@ class Comment(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
     # The outside identity the comment was written with, if any.
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id", ondelete="SET NULL"))
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Set when a comment with replies is deleted: its place in the thread stays, its words go.
+    deleted_at: Mapped[datetime | None]
 
     post: Mapped[Post] = relationship(back_populates="comments")
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} {self.status}>"
@@ -170,3 +173,38 @@ class CommentDraft(db.Model):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     fields: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+class SiteSetting(db.Model):
+    """A site-wide discussion setting changed on the settings page; absent means the config default."""
+
+    __tablename__ = "site_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class BlockKind(StrEnum):
+    USER = "user"
+    EMAIL = "email"
+    IP = "ip"
+
+
+class Block(db.Model):
+    """A commenter whose next comments go straight to spam."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_blocks_kind_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(254))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsedActionToken(db.Model):
+    """A one-click moderation link that has been used: each link works once."""
+
+    __tablename__ = "used_action_tokens"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)

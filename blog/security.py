@@ -1,4 +1,4 @@
-"""Response headers and proxy trust."""
+"""Response headers, proxy trust and the ids routes accept."""
 from __future__ import annotations
 
 import ipaddress
@@ -39,6 +39,9 @@ def policy() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .urls import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     hops = app.config["TRUSTED_PROXIES"]
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)

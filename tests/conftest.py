@@ -54,6 +54,8 @@ def test_config(database_url: str, **extra) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Flood control is tested on its own; elsewhere tests post back to back.
         "COMMENT_FLOOD_SECONDS": 0,
+        # Likewise the "sent too fast" spam signal (tests send forms at once).
+        "COMMENT_MIN_SUBMIT_SECONDS": 0,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
         **extra,

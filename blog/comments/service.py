@@ -14,7 +14,10 @@ from sqlalchemy import exists, func, or_, select
 from ..avatars import avatar_key
 from ..extensions import db
 from ..models import Comment, Identity, ModerationEvent, Post, Status, User
-from ..moderation.rules import Facts, decide
+from ..moderation.audit import record_status
+from ..moderation.blocks import blocked_as
+from ..moderation.notify import notify_author
+from ..moderation.rules import Facts, closed_by_age, decide
 from ..moderation.settings import discussion_for
 from ..permissions import can_moderate, is_signed_in
 from ..sanitize import MarkupTooComplex, sanitize_comment
@@ -37,6 +40,7 @@ FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
 # The form comes back as a new comment (see render_post), so sending again works.
 PARENT_MESSAGE = ("The comment you are replying to does not exist or is not published. "
                   "Send yours again to post it as a new comment.")
+SIGN_IN_MESSAGE = "You must be logged in to post a comment."
 
 
 @dataclass
@@ -59,6 +63,8 @@ class Submission:
     identity: Identity | None = None  # the outside account the user signed in with, if any
     ip: str | None = None
     user_agent: str | None = None
+    honeypot: str = ""  # the hidden field only robots fill in
+    form_age: float | None = None  # seconds since the form was served; None: not a browser form
 
 
 def parse_id(value: object) -> int | None:
@@ -162,19 +168,25 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         409 duplicate; 429 flood. The caller re-renders what was typed.
     """
     now = now or datetime.now(timezone.utc)
-    if not post.comments_open:
+    discussion = discussion_for(post)
+    if not post.comments_open or closed_by_age(post.published_at, now, discussion.close_after_days):
         raise CommentRefused(403, "Comments are closed on this post.")
+    if discussion.sign_in_required and not is_signed_in(who.user):
+        raise CommentRefused(403, SIGN_IN_MESSAGE)
     values, errors = validate_fields(data, who.user)
     identity = who.identity if who.identity is not None and who.user is not None \
         and who.identity.user_id == who.user.id else None
     if identity is not None and not values["email"]:
         values["email"] = (identity.email or "")[:MAX_EMAIL].lower() or None
-    discussion = discussion_for(post)
+    moderator = can_moderate(who.user, post)
 
     parent = None
     if values["parent"] is not None and "comment_parent" not in errors:
         parent = db.session.get(Comment, values["parent"])
-        if parent is None or parent.post_id != post.id or parent.status != Status.APPROVED:
+        # A moderator may answer a held comment: replying approves it, as in WordPress.
+        replyable = {Status.APPROVED, Status.PENDING} if moderator else {Status.APPROVED}
+        if (parent is None or parent.post_id != post.id or parent.status not in replyable
+                or parent.deleted_at is not None):
             errors["comment_parent"] = PARENT_MESSAGE
 
     body_html = ""
@@ -189,7 +201,6 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
     if errors:
         raise CommentRefused(422, "Your comment could not be posted. Please check the fields marked below.", errors)
 
-    moderator = can_moderate(who.user, post)
     user_id = who.user.id if is_signed_in(who.user) else None
     same_author = (Comment.user_id == user_id) if user_id else (Comment.author_email == values["email"])
     if db.session.scalar(select(exists().where(
@@ -212,6 +223,10 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         url=values["url"] or "", ip=who.ip or "", user_agent=who.user_agent or "",
         link_count=body_html.count("<a "), is_moderator=moderator,
         has_approved_comment=bool(has_approved),
+        # An account is proof of who wrote the earlier comment; a typed name and email are not.
+        identity_proven=user_id is not None,
+        blocked=blocked_as(user_id, values["email"], who.ip),
+        honeypot=who.honeypot, form_age=who.form_age,
     ), discussion.rules)
 
     comment = Comment(
@@ -228,11 +243,19 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
     if comment.root_id is None:
         comment.root_id = comment.id
     db.session.add(ModerationEvent(
-        comment_id=comment.id, actor_id=None, rule="arrival", action="submit",
+        comment_id=comment.id, actor_id=user_id if moderator else None, rule=decision.rule, action="submit",
         from_status=None, to_status=decision.status, reasons=list(decision.reasons), at=now,
     ))
+    parent_approved = moderator and parent is not None and parent.status == Status.PENDING
+    if parent_approved:
+        record_status(parent, Status.APPROVED, who.user, "approve", now,
+                      reasons=["Approved by replying to it"])
+    notify_author(comment, post, discussion, now)
     db.session.commit()
-    comment_changed.send(current_app._get_current_object(), comment=comment, post_id=post.id, action="submit")
+    app = current_app._get_current_object()
+    if parent_approved:
+        comment_changed.send(app, comment=parent, post_id=post.id, action="approve")
+    comment_changed.send(app, comment=comment, post_id=post.id, action="submit")
     return comment
 
 

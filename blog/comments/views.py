@@ -8,6 +8,8 @@ from ..models import Status
 from ..ratelimits import limited
 from ..security import client_address
 from ..moderation.settings import discussion_for
+from ..moderation.spam import HONEYPOT_FIELD, STAMP_FIELD, form_age
+from ..moderation.own import remember_own
 from ..reading.thread import page_of
 # The module, not its names: reading.views imports this package, so either may load first.
 from ..reading import views as reading
@@ -26,10 +28,13 @@ def create(slug: str):
     try:
         comment = submit_comment(post, request.form, Submission(
             user=current_user if current_user.is_authenticated else None, identity=current_identity(),
-            ip=client_address(), user_agent=request.user_agent.string))
+            ip=client_address(), user_agent=request.user_agent.string,
+            honeypot=request.form.get(HONEYPOT_FIELD, ""), form_age=form_age(request.form.get(STAMP_FIELD))))
     except CommentRefused as refused:
         return reading.render_post(post, form, errors=refused.errors, message=refused.message,
                            status=refused.status)
+    if comment.user_id is None:
+        remember_own(comment.id)  # lets this guest edit or delete it for a while
     if comment.status == Status.PENDING:
         held = [i for i in session.get(reading.HELD_SESSION_KEY, []) if i != comment.id]
         session[reading.HELD_SESSION_KEY] = (held + [comment.id])[-HELD_REMEMBERED:]

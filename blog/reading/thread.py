@@ -19,7 +19,7 @@ from ..models import Comment, Post, Status
 # Columns a rendered comment needs: never the email, IP or user agent.
 PUBLIC_COLUMNS = (Comment.id, Comment.post_id, Comment.parent_id, Comment.root_id, Comment.depth,
                   Comment.user_id, Comment.author_name, Comment.author_url, Comment.avatar_key, Comment.body_html,
-                  Comment.status, Comment.created_at, Comment.edited_at)
+                  Comment.status, Comment.created_at, Comment.edited_at, Comment.deleted_at)
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,11 @@ class ThreadPage:
     walk: list[Node]
 
 
-def _visible(held_ids: Iterable[int]):
+def _visible(held_ids: Iterable[int], moderator: bool = False):
     held = list(held_ids)
     approved = Comment.status == Status.APPROVED
+    if moderator:  # the post's moderators see held comments in place, to reply or act on them
+        return Comment.status.in_([Status.APPROVED, Status.PENDING])
     if not held:
         return approved
     return or_(approved, and_(Comment.id.in_(held), Comment.status == Status.PENDING))
@@ -55,10 +57,12 @@ def _visible(held_ids: Iterable[int]):
 def counts_for(post_id: int) -> Counts:
     approved = Comment.status == Status.APPROVED
     row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Comment.parent_id.is_(None), 1), else_=0)), 0))
+        # A deleted comment kept for its replies holds its place but is no "thought".
+        select(func.coalesce(func.sum(case((Comment.deleted_at.is_(None), 1), else_=0)), 0),
+               func.coalesce(func.sum(case((Comment.parent_id.is_(None), 1), else_=0)), 0))
         .where(Comment.post_id == post_id, approved)
     ).one()
-    return Counts(approved=row[0], top_level=int(row[1]))
+    return Counts(approved=int(row[0]), top_level=int(row[1]))
 
 
 def page_of(comment: Comment, per_page: int) -> int:
@@ -73,13 +77,14 @@ def page_of(comment: Comment, per_page: int) -> int:
     return before // per_page + 1
 
 
-def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = ()) -> ThreadPage:
+def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = (),
+                moderator: bool = False) -> ThreadPage:
     """Two queries whatever the thread's size: the counts, and the page's comments."""
     held_ids = list(held_ids)
     counts = counts_for(post.id)
     pages = max(1, math.ceil(counts.top_level / per_page))
     page = min(max(1, page), pages)
-    visible = _visible(held_ids)
+    visible = _visible(held_ids, moderator)
     roots = (
         select(Comment.id)
         .where(Comment.post_id == post.id, Comment.parent_id.is_(None), visible)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import Response, abort, current_app, redirect, render_template, request, session
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.drafts import take_draft
@@ -9,6 +12,9 @@ from ..comments.forms import CommentForm
 from ..comments.service import parse_id
 from ..extensions import db
 from ..models import Comment, Post, Status
+from ..moderation.own import editable_ids
+from ..permissions import can_moderate
+from ..moderation.rules import closed_by_age
 from ..moderation.settings import discussion_for
 from . import bp
 from .thread import thread_page
@@ -49,6 +55,7 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
     """The post page; a refused comment comes back here with its form as typed,
     except a reply to a comment that cannot be replied to: that becomes a new comment."""
     discussion = discussion_for(post)
+    moderator = can_moderate(current_user, post)
     if form is None:
         draft = take_draft(post)  # what was typed before signing in through a provider
         form = CommentForm(formdata=None, data=draft) if draft else CommentForm(formdata=None)
@@ -56,18 +63,23 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
     parent_id = parse_id(form.comment_parent.data) if errors is not None else int_arg("replytocom")
     if parent_id:
         reply_to = db.session.get(Comment, parent_id)
-        if reply_to is None or reply_to.post_id != post.id or reply_to.status != Status.APPROVED:
+        replyable = (Status.APPROVED, Status.PENDING) if moderator else (Status.APPROVED,)
+        if reply_to is None or reply_to.post_id != post.id or reply_to.status not in replyable:
             reply_to = None
         else:
             form.comment_parent.data = str(reply_to.id)
     if reply_to is None:
         form.comment_parent.data = "0"
     thread = thread_page(post, int_arg("cpage", 1), discussion.per_page,
-                         session.get(HELD_SESSION_KEY, ()))
+                         session.get(HELD_SESSION_KEY, ()), moderator=moderator)
+    now = datetime.now(timezone.utc)
     return render_template(
         "reading/post.html", post=post, thread=thread, form=form, errors=errors or {},
         message=message, reply_to=reply_to, max_depth=discussion.thread_depth,
         held_ids=set(session.get(HELD_SESSION_KEY, ())),
+        editable_ids=editable_ids(thread.walk, now, discussion.edit_minutes),
+        comments_closed=closed_by_age(post.published_at, now, discussion.close_after_days),
+        sign_in_required=discussion.sign_in_required, moderator=moderator,
     ), status
 
 

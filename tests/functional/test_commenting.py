@@ -28,6 +28,21 @@ def test_guest_first_comment_is_held_and_shown_only_to_its_writer(app, client, p
     assert f'id="comment-{c.id}"' not in other and "My <b>first</b>" not in other
 
 
+def test_returning_guest_is_held_again_unless_wordpress_trust_is_on(app, client, post):
+    """A typed name and email prove nothing: an earlier approval counts only with the WordPress setting."""
+    post_comment(client, post, comment="first")
+    with app.app_context():
+        db.session.execute(Comment.__table__.update().values(status="approved"))
+        db.session.commit()
+    post_comment(client, post, comment="second one")
+    c = stored(app)[-1]
+    assert c.status == "pending"
+    with app.app_context():
+        event = db.session.scalars(select(ModerationEvent).where(ModerationEvent.comment_id == c.id)).one()
+        assert any("not verified" in r for r in event.reasons)
+
+
+@pytest.mark.parametrize("config_overrides", [{"COMMENT_TRUST_UNVERIFIED_EMAIL": True}], indirect=True)
 def test_returning_guest_with_approved_comment_is_published(app, client, post):
     post_comment(client, post, comment="first")
     with app.app_context():
@@ -102,6 +117,7 @@ def test_comment_url_is_linked_nofollow_ugc(app, client, post):
     assert '<a href="http://example.net/me" rel="external nofollow ugc" class="url">Guest Writer</a>' in html
 
 
+@pytest.mark.parametrize("config_overrides", [{"COMMENT_TRUST_UNVERIFIED_EMAIL": True}], indirect=True)
 def test_comment_on_page_two_redirects_to_page_two(app, client, post):
     add_comments(app, post, 50, replies_every=10**6)
     with app.app_context():

@@ -1,0 +1,133 @@
+"""Mail to a post's author about new comments, with one-click actions, batched.
+
+A mail is queued in the same transaction as the comment. At most one
+moderation mail per recipient goes out per interval: a comment arriving
+inside the interval is folded into the mail already waiting for its turn
+(its ``next_attempt_at`` is in the future), which then summarises the rest.
+
+The action links are signed (itsdangerous), expire, carry a nonce so each
+works once, and only act on a POST from their confirmation page: a mail
+scanner that fetches the link moderates nothing.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..mail import queue_mail
+from ..models import Comment, ModerationEvent, OutboxMessage, Post, Status
+
+MAIL_KIND = "moderation"
+IDS_HEADER = "X-Blog-Comment-Ids"
+LINK_ACTIONS = {"approve": Status.APPROVED, "spam": Status.SPAM, "trash": Status.TRASH}
+EXCERPT = 80
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="moderation-mail-action")
+
+
+def action_token(comment: Comment, action: str, user_id: int) -> str:
+    return _serializer().dumps({"c": comment.id, "a": action, "u": user_id, "n": secrets.token_hex(16)})
+
+
+def read_action_token(token: str) -> dict:
+    """:raise itsdangerous.SignatureExpired: too old; BadSignature: tampered or not ours."""
+    max_age = int(current_app.config["MODERATION_LINK_DAYS"]) * 86400
+    data = _serializer().loads(token, max_age=max_age)
+    if not (isinstance(data, dict) and data.get("a") in LINK_ACTIONS and isinstance(data.get("c"), int)
+            and isinstance(data.get("u"), int) and isinstance(data.get("n"), str)):
+        from itsdangerous import BadSignature
+
+        raise BadSignature("unexpected payload")
+    return data
+
+
+def waiting_count(author_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Comment).join(Post).where(
+        Post.author_id == author_id, Comment.status == Status.PENDING)) or 0
+
+
+def notify_author(comment: Comment, post: Post, discussion, now: datetime) -> None:
+    """Queue (or extend) the author's mail about this comment, if the settings ask for one."""
+    author = post.author
+    if not author.email or comment.user_id == author.id:
+        return
+    if comment.status == Status.PENDING:
+        if not discussion.notify_held:
+            return
+    elif comment.status != Status.APPROVED or not discussion.notify_published:
+        return
+    db.session.flush()
+    waiting = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.to_addr == author.email, OutboxMessage.kind == MAIL_KIND,
+                                    OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > now)
+        .order_by(OutboxMessage.id.desc()).limit(1))
+    if waiting is not None:
+        ids = [int(i) for i in waiting.headers.get(IDS_HEADER, "").split(",") if i.isdigit()] + [comment.id]
+        _fill(waiting, ids, author.id)
+        return
+    interval = timedelta(minutes=int(current_app.config["MODERATION_MAIL_INTERVAL_MINUTES"]))
+    last = db.session.scalar(select(func.max(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.to_addr == author.email, OutboxMessage.kind == MAIL_KIND))
+    message = queue_mail(author.email, "", "", kind=MAIL_KIND)
+    message.next_attempt_at = max(now, last + interval) if last else now
+    _fill(message, [comment.id], author.id)
+
+
+def _fill(message: OutboxMessage, ids: list[int], author_id: int) -> None:
+    comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
+    ordered = [comments[i] for i in ids if i in comments]
+    reasons = _latest_reasons(ids)
+    first, rest = ordered[0], ordered[1:]
+    waiting = waiting_count(author_id)
+    held = first.status == Status.PENDING
+    post = first.post
+    lines = [
+        f"A new comment on “{post.title}” is {'waiting for your approval' if held else 'published'}.",
+        "",
+        f"Author: {first.author_name} ({first.author_email or 'no email'}, IP {first.ip or 'unknown'})",
+    ]
+    if first.author_url:
+        lines.append(f"Website: {first.author_url}")
+    lines += ["Comment:", *(f"  {line}" for line in first.body_raw.splitlines()), ""]
+    if reasons.get(first.id):
+        lines += ["Why it was held:", *(f"  - {r}" for r in reasons[first.id]), ""]
+    lines += _links(first, author_id)
+    if rest:
+        lines += ["", f"Also since then ({len(rest)} more):"]
+        for c in rest:
+            excerpt = " ".join(c.body_raw.split())
+            excerpt = excerpt if len(excerpt) <= EXCERPT else excerpt[:EXCERPT - 1] + "…"
+            why = "; ".join(reasons.get(c.id, [])) or c.status
+            lines += ["", f"* {c.author_name} on “{c.post.title}”: {excerpt}", f"  ({why})",
+                      *(f"  {link}" for link in _links(c, author_id))]
+    lines += ["", f"Comments waiting for your approval: {waiting}.",
+              f"Moderation desk: {url_for('moderation.desk', status='pending', _external=True)}",
+              "", "The links above work once and expire in "
+              f"{current_app.config['MODERATION_LINK_DAYS']} days; each asks you to confirm."]
+    count = len(ordered)
+    message.subject = (f"[{post.title}] Please moderate: “{first.author_name}”" if count == 1 and held
+                       else f"[{post.title}] New comment by “{first.author_name}”" if count == 1
+                       else f"{count} new comments to review ({waiting} waiting)")
+    message.body_text = "\n".join(lines) + "\n"
+    message.headers = {**(message.headers or {}), IDS_HEADER: ",".join(str(c.id) for c in ordered)}
+
+
+def _links(comment: Comment, author_id: int) -> list[str]:
+    actions = ["approve", "spam", "trash"] if comment.status == Status.PENDING else ["spam", "trash"]
+    return [f"{action.capitalize()}: "
+            f"{url_for('moderation.mail_action', token=action_token(comment, action, author_id), _external=True)}"
+            for action in actions]
+
+
+def _latest_reasons(ids: list[int]) -> dict[int, list[str]]:
+    rows = db.session.execute(
+        select(ModerationEvent.comment_id, ModerationEvent.reasons)
+        .where(ModerationEvent.comment_id.in_(ids)).order_by(ModerationEvent.id)).all()
+    return {cid: reasons for cid, reasons in rows if reasons}

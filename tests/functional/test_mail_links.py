@@ -1,0 +1,135 @@
+"""Mail to the post's author about held comments: content, one-click links, batching."""
+import re
+import time
+
+import pytest
+from sqlalchemy import select
+
+from blog.extensions import db
+from blog.models import OutboxMessage
+from tests.conftest import csrf_from, post_comment
+from tests.functional.moderation_helpers import status_of, world  # noqa: F401
+
+LINK = re.compile(r"(Approve|Spam|Trash): https?://[^/\s]+(/moderation/mail/\S+)")
+
+
+def mails(app):
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def links(message, index=0):
+    """The action links of the index-th comment in the mail: {"Approve": path, ...}."""
+    found = LINK.findall(message.body_text)
+    groups = [found[i:i + 3] for i in range(0, len(found), 3)]
+    return dict(groups[index])
+
+
+def test_held_comment_mails_the_author_with_reasons_and_links(app, world):
+    message, later = mails(app)  # the second comment came inside the interval: it waits (see batching)
+    assert later.next_attempt_at > message.next_attempt_at
+    assert message.to_addr == "author@example.com" and message.kind == "moderation"
+    assert "Please moderate" in message.subject and "Gus Guest" in message.subject
+    body = message.body_text
+    assert "Held words, first time" in body and "First comment from this commenter" in body
+    assert "gus@example.org" in body and "Comments waiting for your approval:" in body
+    assert set(links(message)) == {"Approve", "Spam", "Trash"}
+
+
+def test_link_get_shows_a_confirmation_and_changes_nothing(app, world):
+    path = links(mails(app)[0])["Approve"]
+    client = app.test_client()
+    for _ in range(3):  # a mail scanner fetching the link, again and again
+        page = client.get(path)
+        assert page.status_code == 200
+        assert "Approve this comment?" in page.get_data(as_text=True)
+    assert status_of(app, world.comment_id) == "pending"
+    done = client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert done.status_code == 200 and "is now <strong>approved</strong>" in done.get_data(as_text=True)
+    assert status_of(app, world.comment_id) == "approved"
+
+
+def test_each_link_does_exactly_one_thing(app, world):
+    message = mails(app)[0]
+    client = app.test_client()
+    path = links(message)["Spam"]
+    page = client.get(path).get_data(as_text=True)
+    client.post(path, data={"csrf_token": csrf_from(page)})
+    assert status_of(app, world.comment_id) == "spam"
+    path = links(message)["Trash"]
+    page = client.get(path).get_data(as_text=True)
+    client.post(path, data={"csrf_token": csrf_from(page)})
+    assert status_of(app, world.comment_id) == "trash"
+
+
+def test_link_works_once(app, world):
+    path = links(mails(app)[0])["Approve"]
+    client = app.test_client()
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    assert client.post(path, data={"csrf_token": token}).status_code == 200
+    again = client.post(path, data={"csrf_token": token})
+    assert again.status_code == 410 and "already been used" in again.get_data(as_text=True)
+    assert client.get(path).status_code == 410
+
+
+def test_tampered_link_is_refused(app, world):
+    path = links(mails(app)[0])["Approve"]
+    client = app.test_client()
+    page = client.get("/hello-world/").get_data(as_text=True)
+    for bad in (path[:-2] + ("AA" if not path.endswith("AA") else "BB"), "/moderation/mail/nonsense"):
+        res = client.post(bad, data={"csrf_token": csrf_from(page)})
+        assert res.status_code == 400 and "not valid" in res.get_data(as_text=True)
+        assert client.get(bad).status_code == 400
+    assert status_of(app, world.comment_id) == "pending"
+
+
+def test_link_without_csrf_is_refused(app, world):
+    path = links(mails(app)[0])["Approve"]
+    client = app.test_client()
+    client.get(path)
+    assert client.post(path).status_code == 400
+    assert status_of(app, world.comment_id) == "pending"
+
+
+def test_expired_link(app, world, monkeypatch):
+    path = links(mails(app)[0])["Approve"]
+    client = app.test_client()
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3 * 86400 + 60)
+    res = client.post(path, data={"csrf_token": token})
+    assert res.status_code == 410 and "expired" in res.get_data(as_text=True)
+    assert status_of(app, world.comment_id) == "pending"
+
+
+def test_batched_at_most_one_mail_per_interval(app, world):
+    guest = app.test_client()
+    for i in range(3):
+        post_comment(guest, world.slug, author=f"Newcomer {i}", email=f"n{i}@example.org", comment=f"Words {i}")
+    rows = mails(app)
+    assert len(rows) == 2  # the first went at once; everything since waits in one mail
+    first, later = rows
+    assert (later.next_attempt_at - first.next_attempt_at).total_seconds() == pytest.approx(600, abs=1)
+    assert later.subject.startswith("4 new comments to review (4 waiting)")
+    body = later.body_text
+    assert "Second words" in body and all(f"Words {i}" in body for i in range(3))
+    assert "Also since then (3 more):" in body and "Comments waiting for your approval: 4." in body
+    assert len(LINK.findall(body)) == 3 * 3 + 2  # the approved one can only be spammed or trashed
+
+
+@pytest.mark.parametrize("config_overrides", [{"MODERATION_NOTIFY_PUBLISHED": True,
+                                               "MODERATION_MAIL_INTERVAL_MINUTES": 0,
+                                               "COMMENT_PREVIOUSLY_APPROVED": False}], indirect=True)
+def test_published_comment_mails_by_setting(app, post):
+    post_comment(app.test_client(), post, comment="Straight through")
+    [message] = mails(app)
+    assert "New comment by" in message.subject and "is published" in message.body_text
+    assert set(links(message)) == {"Spam", "Trash"}
+
+
+@pytest.mark.parametrize("config_overrides", [{"MODERATION_NOTIFY_HELD": False}], indirect=True)
+def test_no_mail_when_turned_off(app, post):
+    post_comment(app.test_client(), post, comment="Held quietly")
+    assert mails(app) == []
