@@ -1,17 +1,15 @@
 """In Chromium: type a comment, sign in through the real OpenID Connect provider, get the text back, post it."""
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.browser.conftest import require_browser
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Chromium not installed at /usr/bin/chromium")]
+require_browser()
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -32,15 +30,10 @@ def live_server(app, oidc_provider):
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context()
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(browser):
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 def test_sign_in_through_the_provider_and_comment(live_server, post, page):
