@@ -37,6 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(moderation_bp)
 
+    from . import subscriptions
+
+    subscriptions.init_app(app)
+
     from . import errors, templating
 
     errors.init_app(app)

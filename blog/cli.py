@@ -1,5 +1,6 @@
 """Command-line interface: ``flask demo load``, ``flask users create``,
-``flask comments resanitize|purge``, ``flask mail worker``."""
+``flask comments resanitize|purge``, ``flask mail worker``; ``flask posts``, ``flask subscriptions``
+and ``flask privacy`` come from their own modules."""
 from __future__ import annotations
 
 import sys
@@ -96,7 +97,10 @@ def comments_purge(days: int | None):
 
 
 def init_app(app: Flask) -> None:
+    for group in (demo, users, comments, mail):
+        app.cli.add_command(group)
     from .privacy import privacy
+    from .subscriptions.cli import posts, subscriptions
 
-    for group in (demo, users, comments, mail, privacy):
+    for group in (posts, subscriptions, privacy):
         app.cli.add_command(group)

@@ -74,6 +74,10 @@ DEFAULTS = {
     # Outside identities: seconds to wait for a provider before giving up.
     "OAUTH_TIMEOUT": 10,
     "PREFERRED_URL_SCHEME": "http",
+    # Email subscriptions (blog/subscriptions/).
+    "SUBSCRIPTION_DIGEST": False,  # gather comment notifications into `flask subscriptions digest` (hourly)
+    "SUBSCRIPTION_CONFIRM_PER_DAY": 3,  # confirmation mails to one address per 24 hours (mail-bomb guard)
+    "SUBSCRIBE_LIMIT_PER_IP": "10/hour",  # sign-ups under the post
 }
 
 # Read from the environment under their own names (DESIGN.md's table).

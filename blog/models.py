@@ -208,3 +208,54 @@ class UsedActionToken(db.Model):
 
     nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscriber(db.Model):
+    """An email address that asked for mail. Nothing but its confirmation is sent until confirmed_at."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    confirmed_at: Mapped[datetime | None]
+    # The one confirmation link that may still be used; cleared when it is, replaced when a new one is sent.
+    confirm_nonce: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscription(db.Model):
+    """What an address follows: replies to one comment, all comments on a post, or new posts."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_target", "kind", "post_id", "comment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # replies | comments | blog
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship()
+    post: Mapped[Post | None] = relationship()
+    comment: Mapped[Comment | None] = relationship()
+
+
+class SubscriptionNotice(db.Model):
+    """One comment or post an address was told about (or will be, in the next digest): never twice."""
+
+    __tablename__ = "subscription_notices"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "comment_id", name="uq_subscription_notices_comment"),
+        UniqueConstraint("subscriber_id", "post_id", name="uq_subscription_notices_post"),
+        Index("ix_subscription_notices_unsent", "sent_at", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    # The subscription that caused it; gone (NULL) once unsubscribed, and then a digest skips it.
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="SET NULL"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,24 +1,114 @@
-"""Commenters' IP addresses: kept for spam and flood checks, anonymised after IP_RETENTION_DAYS.
+"""``flask privacy``: what the blog holds about an email address, and erasing it.
 
-``flask privacy purge`` (run it daily, e.g. from cron) keeps an address's
-network and drops the part that names a host: the last octet of IPv4, all but
-the first 48 bits of IPv6 (what Google Analytics and Matomo do). An address
-already anonymised is not touched again.
+One group for every privacy command (export, erase, and retention purges).
+
+Commenters' IP addresses are kept for spam and flood checks and anonymised
+after IP_RETENTION_DAYS by ``flask privacy purge`` (run it daily, e.g. from
+cron): an address keeps its network and drops the part that names a host (the
+last octet of IPv4, all but the first 48 bits of IPv6, as Google Analytics and
+Matomo do). An address already anonymised is not touched again.
 """
 from __future__ import annotations
 
 import ipaddress
+import json
 from datetime import datetime, timedelta, timezone
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
+from .avatars import avatar_key
 from .extensions import db
-from .models import Comment
+from .models import Comment, OutboxMessage, Post, Subscriber, Subscription, SubscriptionNotice, User
 
-privacy = AppGroup("privacy", help="Personal data kept about commenters.")
+privacy = AppGroup("privacy", help="Personal data: export and erase by email address.")
+
+ANONYMOUS = "Anonymous"
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _comments_of(email: str, user: User | None):
+    by = [func.lower(Comment.author_email) == email]
+    if user is not None:
+        by.append(Comment.user_id == user.id)
+    return select(Comment).where(or_(*by)).order_by(Comment.id)
+
+
+def personal_data(email: str) -> dict:
+    """Everything stored about ``email``: account, comments, subscriptions, mail."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
+    data: dict = {"email": email, "account": None, "comments": [], "subscriptions": [], "notified": [], "mail": []}
+    if user is not None:
+        data["account"] = {"id": user.id, "display_name": user.display_name, "role": user.role,
+                           "created_at": _iso(user.created_at)}
+    for c in db.session.scalars(_comments_of(email, user)):
+        data["comments"].append({
+            "id": c.id, "post": c.post.slug, "parent_id": c.parent_id, "status": c.status,
+            "author_name": c.author_name, "author_email": c.author_email, "author_url": c.author_url,
+            "body": c.body_raw, "created_at": _iso(c.created_at), "edited_at": _iso(c.edited_at),
+            "ip": c.ip, "user_agent": c.user_agent})
+    if subscriber is not None:
+        data["subscriber"] = {"confirmed_at": _iso(subscriber.confirmed_at), "created_at": _iso(subscriber.created_at)}
+        for s in db.session.scalars(select(Subscription).where(Subscription.subscriber_id == subscriber.id)
+                                    .order_by(Subscription.id)):
+            data["subscriptions"].append({"kind": s.kind, "post": s.post.slug if s.post else None,
+                                          "comment_id": s.comment_id, "created_at": _iso(s.created_at)})
+        for n in db.session.scalars(select(SubscriptionNotice).where(SubscriptionNotice.subscriber_id == subscriber.id)
+                                    .order_by(SubscriptionNotice.id)):
+            post = db.session.get(Post, n.post_id) if n.post_id else None
+            data["notified"].append({"comment_id": n.comment_id, "post": post.slug if post else None,
+                                     "sent_at": _iso(n.sent_at)})
+    for m in db.session.scalars(select(OutboxMessage).where(func.lower(OutboxMessage.to_addr) == email)
+                                .order_by(OutboxMessage.id)):
+        data["mail"].append({"subject": m.subject, "kind": m.kind, "status": m.status,
+                             "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at)})
+    return data
+
+
+def erase(email: str) -> dict[str, int]:
+    """Forget ``email``: subscriptions and what they were sent go; comments stay, anonymised as
+    WordPress's eraser does (name "Anonymous", no email, website, IP or user agent). Commits.
+
+    An account with this address is not deleted; its comments are detached from it.
+    """
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    comments = 0
+    for c in db.session.scalars(_comments_of(email, user)):
+        c.author_name, c.author_email, c.author_url = ANONYMOUS, None, None
+        c.ip = c.user_agent = None
+        c.user_id = None
+        c.avatar_key = avatar_key(None, f"{ANONYMOUS}-{c.id}")
+        comments += 1
+    subscribers = db.session.execute(delete(Subscriber).where(Subscriber.email == email)).rowcount
+    mail = db.session.execute(delete(OutboxMessage).where(func.lower(OutboxMessage.to_addr) == email)).rowcount
+    db.session.commit()
+    return {"comments": comments, "subscribers": subscribers, "mail": mail}
+
+
+@privacy.command("export")
+@click.argument("email")
+def privacy_export(email: str):
+    """Print everything stored about EMAIL as JSON."""
+    click.echo(json.dumps(personal_data(email.strip().lower()), indent=2, ensure_ascii=False))
+
+
+@privacy.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def privacy_erase(email: str, yes: bool):
+    """Erase EMAIL's subscriptions and mail, and anonymise its comments."""
+    email = email.strip().lower()
+    if not yes:
+        click.confirm(f"Erase the personal data of {email}?", abort=True)
+    done = erase(email)
+    click.echo(f"Erased {email}: {done['comments']} comments anonymised, "
+               f"{done['subscribers']} subscriber record(s) with their subscriptions, {done['mail']} mails.")
 
 
 def anonymise_ip(ip: str) -> str | None:

@@ -22,6 +22,7 @@ from ..moderation.settings import discussion_for
 from ..permissions import can_moderate, is_signed_in
 from ..sanitize import MarkupTooComplex, sanitize_comment
 from ..signals import comment_changed
+from ..subscriptions.service import subscribe_commenter
 
 # WordPress's column limits (wp_get_comment_fields_max_lengths()).
 MAX_NAME, MAX_EMAIL, MAX_URL, MAX_COMMENT = 245, 100, 200, 65525
@@ -251,6 +252,7 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         record_status(parent, Status.APPROVED, who.user, "approve", now,
                       reasons=["Approved by replying to it"])
     notify_author(comment, post, discussion, now)
+    subscribe_commenter(comment, data, who.user)
     db.session.commit()
     app = current_app._get_current_object()
     if parent_approved:

@@ -1,7 +1,7 @@
 """hardening: index comments by avatar key (GRAVATAR looks a commenter's email up by it)
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-25 19:58:41.832319
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
