@@ -57,15 +57,18 @@ def test_every_route_answers_hostile_path_values_without_a_500(app, client, post
 
 
 def test_every_route_refuses_wrong_methods_with_405(app, client, post):
+    allowed: dict[str, set[str]] = {}
+    for rule in rules(app):  # several rules may share a path, each with its methods
+        allowed.setdefault(rule.rule, set()).update(rule.methods)
     for rule in rules(app):
         url = urls_for(rule, post)[0]
-        for method in set(METHODS) - rule.methods:
+        for method in set(METHODS) - allowed[rule.rule]:
             res = client.open(url, method=method)
             if res.status_code == 308 and res.headers["Location"].endswith(url + "/"):
                 continue  # "/logout" by GET is the post page's URL without its slash
             assert res.status_code == 405, (method, url, res.status_code)
             assert "That method is not allowed here." in res.get_data(as_text=True)
-            assert set(res.headers["Allow"].split(", ")) >= (rule.methods & set(METHODS)), url
+            assert set(res.headers["Allow"].split(", ")) >= (allowed[rule.rule] & set(METHODS)), url
 
 
 def test_every_get_route_survives_malformed_query_strings(app, client, post):
@@ -93,7 +96,7 @@ def test_every_post_route_without_csrf_gets_400_and_keeps_the_text(app, client, 
             res = client.post(url, data=data)
             html = res.get_data(as_text=True)
             assert res.status_code in (400, 404), (url, res.status_code)
-            if res.status_code == 400 and rule.endpoint != "accounts.logout":
+            if res.status_code == 400 and "Your session expired" in html:  # the CSRF refusal, not a bad link
                 assert "my words, kept" in html and "kept@example.org" in html, url
                 assert csrf_from(html)  # a fresh token: sending again works
 
