@@ -1,7 +1,9 @@
 """Local identicons: an avatar per commenter without asking any third party.
 
 The key is an HMAC of the email (or name), so the public URL reveals nothing
-that could be reversed into an address, unlike Gravatar's bare hash.
+that could be reversed into an address, unlike Gravatar's bare hash. An
+operator who wants Gravatar anyway sets GRAVATAR: the avatar URL then
+redirects there (publishing the email's SHA-256, which Gravatar needs).
 """
 from __future__ import annotations
 
@@ -36,3 +38,11 @@ def identicon_svg(key: str, px: int = 60) -> str:
             f'viewBox="0 0 {px} {px}" role="img" aria-label="{escape("avatar")}">'
             f'<rect width="{px}" height="{px}" fill="hsl({hue},45%,92%)"/>'
             f'<g fill="hsl({hue},55%,40%)">{"".join(rects)}</g></svg>')
+
+
+GRAVATAR_ORIGIN = "https://www.gravatar.com"
+
+
+def gravatar_url(email: str, px: int = 96) -> str:
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return f"{GRAVATAR_ORIGIN}/avatar/{digest}?s={px}&d=identicon&r=g"

@@ -47,8 +47,16 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, not a clock: a slow writer loses nothing
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "DATABASE_LOCK_TIMEOUT_MS": 10000,  # wait this long for another writer's lock, then 503
+    # Rate limits per client address on POSTs (blog/ratelimits.py); Retry-After on a 429.
     "RATELIMIT_HEADERS_ENABLED": True,
+    "COMMENT_LIMIT_PER_IP": "10/minute;100/hour",
+    # Redis unreachable: count in process memory instead of failing the request.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     "TRUSTED_PROXIES": 0,
+    "IP_RETENTION_DAYS": 30,  # then `flask privacy purge` anonymises commenters' IPs
+    "GRAVATAR": False,  # avatars from Gravatar (publishes each email's hash) instead of local identicons
     # Mail (MAIL_URL from the environment; none: messages are logged, not sent).
     "MAIL_FROM": "Blog <noreply@localhost>",
     "MAIL_MAX_ATTEMPTS": 5,  # then the message is marked failed, its last error kept

@@ -1,18 +1,21 @@
 """Error pages: a clear message and status, never a traceback.
 
-A comment refused on the way in (bad CSRF token, rate limit, database down)
-comes back as the post page with the form as typed, so nothing is lost.
+A form refused on the way in (bad CSRF token, rate limit, database down) comes
+back with what was typed, so nothing is lost: a comment as the post page with
+its form filled in (or, with the database down, the form alone); any other
+form as its fields again (passwords aside), sent back to the same address.
 """
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -25,53 +28,89 @@ MESSAGES = {
     429: "Too many requests. Please wait a moment and try again.",
     503: "The site is busy. Please try again in a moment.",
 }
+FORM_MESSAGES = {
+    400: "Your session expired or the form was sent from elsewhere. Please check what you typed and send it again.",
+    429: "You are sending this form too often. What you typed is below; please send it again in a minute.",
+    503: "We could not save this just now. What you typed is below; please send it again in a minute.",
+}
+UNSTORABLE = "What you sent contains characters that cannot be stored (such as NUL bytes). Please check it and send it again."
+UNREADABLE = "We could not read the form you sent (it was not valid form data). Please type it again."
+RETRY_AFTER = "30"  # seconds, on a 503
+# The database is down, locked past the busy timeout, or the pool is exhausted.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
-def _comment_form_again(status: int, message: str):
-    """For a refused comment POST: the post page with the text kept, or None."""
+def _typed_fields() -> list[tuple[str, str]]:
+    return [(name, value) for name, value in request.form.items(multi=True)
+            if name != "csrf_token" and "password" not in name.lower()]
+
+
+def _form_again(status: int, message: str):
+    """For a refused form POST: the page again with what was typed, or None."""
+    if request.method != "POST":
+        return None
     if request.endpoint == "comments.create":
         slug = (request.view_args or {}).get("slug", "")
-    elif request.endpoint == "accounts.oauth_login" and request.method == "POST":
+    elif request.endpoint == "accounts.oauth_login":
         slug = request.form.get("post", "")  # a provider button under the comment form
     else:
-        return None
-    from .comments.forms import CommentForm
-    from .reading.views import get_post, render_post
+        slug = None
+    if slug is not None:
+        from .comments.forms import CommentForm
+        from .reading.views import get_post, render_post
 
-    try:
-        post = get_post(slug)
-    except HTTPException:
+        try:
+            post = get_post(slug)
+        except HTTPException:
+            post = None  # no such post: the text comes back as plain fields below
+        if post is not None:
+            return render_post(post, CommentForm(meta={"csrf": False}), errors={}, message=message, status=status)
+    fields = _typed_fields()
+    if not fields:
         return None
-    return render_post(post, CommentForm(meta={"csrf": False}), errors={}, message=message, status=status)
+    return render_template("errors/resend.html", status=status, message=message, fields=fields,
+                           action=request.path), status
+
+
+def _as_anonymous() -> None:
+    """Render without loading the signed-in user: that needs the database that failed."""
+    g._login_user = login_manager.anonymous_user()
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        message = "Your session expired or the form was sent from elsewhere. Please check your comment and send it again."
-        return _comment_form_again(400, message) or (
-            render_template("errors/error.html", status=400, message=message), 400)
+        if request.content_length and not request.form and not request.files:
+            # A body came but no field could be parsed (e.g. invalid UTF-8).
+            return render_template("errors/error.html", status=400, message=UNREADABLE), 400
+        return _form_again(400, FORM_MESSAGES[400]) or (
+            render_template("errors/error.html", status=400, message=FORM_MESSAGES[400]), 400)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        message = MESSAGES.get(error.code, error.description)
         if request.path.startswith("/api/"):
             from .api.views import json_error
 
-            return json_error(error.code, message)
+            return json_error(error.code, MESSAGES.get(error.code, error.description))
         if error.code == 429:
-            response = _comment_form_again(429, "You are posting too quickly. Your comment is below; please send it again in a minute.")
+            response = _form_again(429, FORM_MESSAGES[429])
             if response:
                 return response
-        return render_template("errors/error.html", status=error.code, message=message), error.code
+        message = MESSAGES.get(error.code, error.description)
+        # Keep what the exception says about itself, e.g. Allow on a 405.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return render_template("errors/error.html", status=error.code, message=message), error.code, headers
 
-    @app.errorhandler(OperationalError)
     def database_unavailable(error):
         log.error("database unavailable: %s", error)
-        db.session.rollback()
-        if request.endpoint == "comments.create":
+        try:
+            db.session.rollback()
+        except DATABASE_UNAVAILABLE:
+            pass
+        _as_anonymous()
+        if request.method == "POST" and request.endpoint == "comments.create":
             from .comments.forms import CommentForm
 
             # No thread (the database is what failed): just the form, as typed.
@@ -79,9 +118,26 @@ def init_app(app: Flask) -> None:
                 "comments/retry.html", form=CommentForm(meta={"csrf": False}),
                 slug=(request.view_args or {}).get("slug", ""),
                 message="We could not save your comment just now. It is below; please send it again in a minute.")
+        elif request.method == "POST" and _typed_fields():
+            page = render_template("errors/resend.html", status=503, message=FORM_MESSAGES[503],
+                                   fields=_typed_fields(), action=request.path)
         else:
             page = render_template("errors/error.html", status=503, message=MESSAGES[503])
-        return page, 503, {"Retry-After": "30"}
+        return page, 503, {"Retry-After": RETRY_AFTER}
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def unstorable_value(error):
+        # The database refused a value the request carried (PostgreSQL: a NUL
+        # byte or a number out of range; SQLite: an integer past 64 bits): the
+        # client's mistake, not ours.
+        log.warning("value refused by the database: %s", error)
+        db.session.rollback()
+        return _form_again(400, UNSTORABLE) or (
+            render_template("errors/error.html", status=400, message=UNSTORABLE), 400)
+
+    for exception in DATABASE_UNAVAILABLE:
+        app.register_error_handler(exception, database_unavailable)
 
     @app.errorhandler(Exception)
     def server_error(error):

@@ -90,7 +90,7 @@ class Comment(db.Model):
     author_name: Mapped[str] = mapped_column(String(245))
     author_email: Mapped[str | None] = mapped_column(String(100), index=True)
     author_url: Mapped[str | None] = mapped_column(String(200))
-    avatar_key: Mapped[str] = mapped_column(String(32), default="")
+    avatar_key: Mapped[str] = mapped_column(String(32), default="", index=True)  # GRAVATAR looks emails up by it
     body_raw: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=Status.PENDING)

@@ -28,14 +28,32 @@ ALLOWED_ATTRIBUTES = {
 }
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
-# html5lib spends ~20 µs on each "<" or "&" and grows steeply with nesting:
-# bound both before it runs so no comment costs a worker more than ~100 ms.
-# No honest comment comes near either limit.
+# html5lib spends ~20 µs on each "<", "&" or link and grows steeply with
+# nesting; inside a tag (outside quoted values) it reads one character at a
+# time, at up to ~6 µs each for runs of "/", "=" or "-". Bound all of it before
+# it runs so no comment costs a worker more than ~100 ms
+# (tests/unit/test_sanitize_cost.py builds the worst inputs). No honest
+# comment comes near these limits.
 MAX_NESTING = 20
 MAX_MARKUP = 1500
+MAX_TAG_TEXT = 5000
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+# Void elements never hold others; a new <p> or <li> closes the open one.
+_NO_NESTING = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "li", "link",
+                         "meta", "p", "param", "source", "track", "wbr"})
 _TAG_BODY = re.compile(r"<[a-zA-Z][^>]*")
-_ATTRIBUTE = re.compile(r"\s+[^\s=]")
+# What html5lib reads in its tag states: tags and end tags outside quoted
+# values (those it reads in bulk), and comments, doctypes and the like whole.
+_TAG_SPAN = re.compile(r"<[a-zA-Z/][^>]*")
+_QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
+_DECLARATION = re.compile(r"<[!?][^>]*")
+# One whitespace then a name character: each attribute once, in linear time.
+_ATTRIBUTE = re.compile(r"\s[^\s=/>]")
+# What the linkifier turns into a link (see _BARE_URL below).
+_LINK_START = re.compile(r"(?:https?|mailto):|www\.", re.I)
+# bleach's serialiser reads the digits after "&#" in quadratic time.
+MAX_REF_DIGITS = 1000
+_LONG_NUMERIC_REF = re.compile(r"&#[xX]?[0-9a-fA-F]{%d}" % (MAX_REF_DIGITS + 1))
 
 
 class MarkupTooComplex(ValueError):
@@ -87,18 +105,31 @@ _cleaner = bleach.Cleaner(
 def check_complexity(text: str) -> None:
     """Count markup and open-tag depth cheaply, without building a tree.
 
-    :raise MarkupTooComplex: past MAX_MARKUP "<", "&" and attributes in all,
-        or past MAX_NESTING levels.
+    :raise MarkupTooComplex: past MAX_MARKUP "<", "&", attributes and links in
+        all, past MAX_TAG_TEXT characters inside tags (quoted values aside),
+        past MAX_REF_DIGITS digits in a numeric reference, or past MAX_NESTING levels.
     """
     markup = text.count("<") + text.count("&")
+    if markup <= MAX_MARKUP:
+        markup += len(_LINK_START.findall(text))
     if markup <= MAX_MARKUP:
         markup += sum(len(_ATTRIBUTE.findall(tag)) for tag in _TAG_BODY.findall(text))
     if markup > MAX_MARKUP:
         raise MarkupTooComplex(
             f"Too much markup: a comment may have at most {MAX_MARKUP} tags, "
-            "entities and attributes in all.")
+            "entities, attributes and links in all.")
+    tag_text = sum(len(_QUOTED.sub("", span)) for span in _TAG_SPAN.findall(text))
+    tag_text += sum(len(span) for span in _DECLARATION.findall(text))
+    if tag_text > MAX_TAG_TEXT:
+        raise MarkupTooComplex(
+            f"Too much text inside tags (between “<” and “>”): at most {MAX_TAG_TEXT:,} "
+            "characters. A “<” that starts no tag can be written as &lt;")
+    if _LONG_NUMERIC_REF.search(text):
+        raise MarkupTooComplex(f"A character reference (&#…;) may have at most {MAX_REF_DIGITS:,} digits.")
     depth = 0
-    for closing, _name in _TAG.findall(text):
+    for closing, name in _TAG.findall(text):
+        if name.lower() in _NO_NESTING:
+            continue
         depth = max(depth - 1, 0) if closing else depth + 1
         if depth > MAX_NESTING:
             raise MarkupTooComplex(f"Formatting may nest at most {MAX_NESTING} levels deep.")

@@ -1,11 +1,21 @@
-"""Response headers and proxy trust."""
+"""Response headers, proxy trust and the ids routes accept."""
 from __future__ import annotations
+
+import ipaddress
 
 from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def client_address() -> str | None:
+    """The client's IP address (behind TRUSTED_PROXIES, the one the proxy saw); None if not an address."""
+    try:
+        return str(ipaddress.ip_address((request.remote_addr or "").strip()))
+    except ValueError:
+        return None
 
 
 def allow_source(directive: str, origin: str) -> None:
@@ -29,9 +39,18 @@ def policy() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .urls import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     hops = app.config["TRUSTED_PROXIES"]
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    if app.config["GRAVATAR"]:
+        from .avatars import GRAVATAR_ORIGIN
+
+        extra = app.config.setdefault("CSP_EXTRA", {})
+        extra["img-src"] = {*extra.get("img-src", ()), GRAVATAR_ORIGIN}
 
     @app.after_request
     def headers(response):
@@ -39,6 +58,7 @@ def init_app(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["X-Frame-Options"] = "DENY"
-        if request.is_secure:
+        # Served over TLS, or behind a TLS proxy by the operator's word (PREFERRED_URL_SCHEME).
+        if request.is_secure or app.config["PREFERRED_URL_SCHEME"] == "https":
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         return response

@@ -5,6 +5,8 @@ from flask_login import current_user
 
 from ..accounts.templating import current_identity
 from ..models import Status
+from ..ratelimits import limited
+from ..security import client_address
 from ..moderation.settings import discussion_for
 from ..moderation.spam import HONEYPOT_FIELD, STAMP_FIELD, form_age
 from ..moderation.own import remember_own
@@ -19,13 +21,14 @@ HELD_REMEMBERED = 20  # a commenter's own held comments shown back to them
 
 
 @bp.post("/<slug>/comments")
+@limited("COMMENT_LIMIT_PER_IP")
 def create(slug: str):
     post = reading.get_post(slug)
     form = CommentForm()  # CSRF is checked before this view runs (CSRFProtect)
     try:
         comment = submit_comment(post, request.form, Submission(
             user=current_user if current_user.is_authenticated else None, identity=current_identity(),
-            ip=request.remote_addr, user_agent=request.user_agent.string,
+            ip=client_address(), user_agent=request.user_agent.string,
             honeypot=request.form.get(HONEYPOT_FIELD, ""), form_age=form_age(request.form.get(STAMP_FIELD))))
     except CommentRefused as refused:
         return reading.render_post(post, form, errors=refused.errors, message=refused.message,

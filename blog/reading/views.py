@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Response, abort, make_response, render_template, request, session
+from flask import Response, abort, current_app, make_response, redirect, render_template, request, session
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
 from ..accounts.drafts import take_draft
-from ..avatars import identicon_svg
+from ..avatars import gravatar_url, identicon_svg
 from ..caching import cached, etag_for, last_modified, not_modified, post_key, validate
 from ..comments.forms import CommentForm
 from ..comments.service import parse_id
@@ -26,6 +26,8 @@ HELD_SESSION_KEY = "held"
 
 def get_post(slug: str) -> Post:
     """:raise 404: no published post with this slug."""
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses to compare it
+        abort(404)
     post = db.session.scalar(select(Post).where(Post.slug == slug, Post.published_at.is_not(None)))
     if post is None:
         abort(404)
@@ -126,5 +128,10 @@ def comment_section(post: Post, page: int, discussion, held_ids: list[int], shar
 def avatar(key: str):
     if not key.isalnum() or len(key) > 64:
         abort(404)
+    if current_app.config["GRAVATAR"]:
+        email = db.session.scalar(select(Comment.author_email).where(
+            Comment.avatar_key == key, Comment.author_email.is_not(None)).limit(1))
+        if email:
+            return redirect(gravatar_url(email), code=302), {"Cache-Control": "public, max-age=3600"}
     return Response(identicon_svg(key), mimetype="image/svg+xml",
                     headers={"Cache-Control": "public, max-age=31536000, immutable"})

@@ -1,0 +1,139 @@
+"""The schema comes only from migrations, which go up and down cleanly on SQLite and PostgreSQL;
+SQLite runs in WAL mode and waits for a busy writer instead of failing."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from blog import create_app
+from blog.extensions import db
+from tests.conftest import ROOT, csrf_from
+
+MIGRATIONS = str(ROOT / "migrations")
+
+
+@pytest.fixture
+def scratch_url(migrated, tmp_path):
+    """An empty database of the suite's kind: a SQLite file, or PostgreSQL ``<test db>_migrations``."""
+    if not migrated.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    url = make_url(migrated)
+    scratch = url.set(database=f"{url.database}_migrations")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+    yield scratch.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def schema_differences(app) -> list:
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def test_migrations_upgrade_match_the_models_downgrade_to_nothing_and_upgrade_again(scratch_url):
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"users", "posts", "comments", "moderation_events", "outbox", "alembic_version"} <= tables
+    assert schema_differences(app) == []
+    with app.app_context():
+        downgrade(directory=MIGRATIONS, revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade(directory=MIGRATIONS)
+    assert schema_differences(app) == []
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_each_migration_steps_down_and_up_again(scratch_url):
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url})
+    revisions = list(ScriptDirectory(MIGRATIONS).walk_revisions())  # newest first
+
+    def current():
+        with db.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        for revision in revisions:
+            assert current() == revision.revision
+            downgrade(directory=MIGRATIONS, revision="-1")
+            assert current() == revision.down_revision
+            upgrade(directory=MIGRATIONS, revision=revision.revision)
+            downgrade(directory=MIGRATIONS, revision="-1")
+        assert current() is None
+        db.engine.dispose()
+
+
+def sqlite_only(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's journal and busy timeout")
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
+    sqlite_only(app)
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+@pytest.mark.parametrize("config_overrides", [{"DATABASE_LOCK_TIMEOUT_MS": 5000}], indirect=True)
+def test_sqlite_writer_waits_for_another_writer_instead_of_failing(app, client, post, migrated):
+    sqlite_only(app)
+    token = csrf_from(client.get(f"/{post}/").get_data(as_text=True))
+    locked = threading.Event()
+
+    def hold_write_lock(seconds: float):
+        conn = sqlite3.connect(migrated.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    holder = threading.Thread(target=hold_write_lock, args=(0.5,))
+    holder.start()
+    locked.wait(5)
+    started = time.monotonic()
+    res = client.post(f"/{post}/comments", data={"author": "A", "email": "a@example.org", "comment": "waited",
+                                                 "csrf_token": token})
+    holder.join()
+    assert res.status_code == 303
+    assert time.monotonic() - started >= 0.3  # it waited for the lock, then wrote
+
+
+def test_readers_are_not_blocked_by_an_open_write_transaction(app, client, post, migrated):
+    sqlite_only(app)
+    conn = sqlite3.connect(migrated.removeprefix("sqlite:///"), isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE posts SET title = 'changing'")
+    try:
+        res = client.get(f"/{post}/")
+        assert res.status_code == 200 and "changing" not in res.get_data(as_text=True)
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+def test_postgresql_waits_for_locks_only_as_long_as_configured(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's lock_timeout")
+        assert db.session.execute(text("SHOW lock_timeout")).scalar() == "10s"
