@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from blog import create_app
 from blog.config import normalise_db_url
@@ -30,6 +30,28 @@ def database_url(tmp_path_factory) -> str:
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@contextmanager
+def scratch_database(base_url: str | None, suffix: str, tmp_path: Path):
+    """An empty database of the suite's kind, its URL: a SQLite file in tmp_path, or on
+    PostgreSQL ``<test db>_<suffix>``, created here and dropped afterwards."""
+    if not base_url or make_url(base_url).get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / (suffix + '.sqlite3')}"
+        return
+    url = make_url(base_url)
+    scratch = url.set(database=f"{url.database}_{suffix}")
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)')
+    with server.connect() as conn:
+        conn.execute(drop)
+        conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+    try:
+        yield scratch.render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(drop)
+        server.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect, text
 
 from blog import create_app
 from blog.extensions import db
-from tests.conftest import ROOT, csrf_from
+from tests.conftest import ROOT, csrf_from, scratch_database
 
 MIGRATIONS = str(ROOT / "migrations")
 
@@ -23,19 +23,8 @@ MIGRATIONS = str(ROOT / "migrations")
 @pytest.fixture
 def scratch_url(migrated, tmp_path):
     """An empty database of the suite's kind: a SQLite file, or PostgreSQL ``<test db>_migrations``."""
-    if not migrated.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
-        return
-    url = make_url(migrated)
-    scratch = url.set(database=f"{url.database}_migrations")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
-    yield scratch.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(migrated, "migrations", tmp_path) as url:
+        yield url
 
 
 def schema_differences(app) -> list:

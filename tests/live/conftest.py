@@ -19,16 +19,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, make_url, text
 
 from blog import create_app
 from blog.config import normalise_db_url
+from tests.conftest import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 SECRET = "live-test-secret-key"
-
-
 
 @pytest.fixture
 def live_database(tmp_path) -> Iterator[str]:
@@ -36,27 +34,14 @@ def live_database(tmp_path) -> Iterator[str]:
     from flask_migrate import upgrade
 
     base = normalise_db_url(os.environ.get("TEST_DATABASE_URL"))
-    if base and base.startswith("postgresql"):
-        test_url = make_url(base)
-        url = test_url.set(database=f"{test_url.database}_live")
-        admin = create_engine(test_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-        url = url.render_as_string(hide_password=False)
-    else:
-        admin, url = None, f"sqlite:///{tmp_path / 'live.sqlite3'}"
-    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        from blog.extensions import db
+    with scratch_database(base, "live", tmp_path) as url:
+        app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            from blog.extensions import db
 
-        db.engine.dispose()
-    yield url
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-        admin.dispose()
+            db.engine.dispose()
+        yield url
 
 
 @dataclass
