@@ -90,17 +90,17 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        message = MESSAGES.get(error.code, error.description)
+        # Keep what the exception says about itself, e.g. Allow on a 405.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         if request.path.startswith("/api/"):
             from .api.views import json_error
 
-            return json_error(error.code, MESSAGES.get(error.code, error.description))
+            return json_error(error.code, message), error.code, headers
         if error.code == 429:
             response = _form_again(429, FORM_MESSAGES[429])
             if response:
                 return response
-        message = MESSAGES.get(error.code, error.description)
-        # Keep what the exception says about itself, e.g. Allow on a 405.
-        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         return render_template("errors/error.html", status=error.code, message=message), error.code, headers
 
     def database_unavailable(error):
