@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from ..comments.service import CommentRefused
 from ..extensions import db
+from ..mail import failed_mail, masked
 from ..models import BlockKind, Comment, Post, Status
 from ..permissions import can_block, can_edit_own, can_moderate, can_use_desk
 from ..reading.views import int_arg
@@ -69,7 +70,7 @@ def desk():
     page = service.desk_page(actor, status, post_id, search, int_arg("paged", 1))
     return render_template("moderation/desk.html", page=page, status=status, post_id=post_id, search=search,
                            posts=service.posts_for(actor), actions=service.BULK_ACTIONS,
-                           can_block=can_block(actor))
+                           can_block=can_block(actor), failed_mail=failed_mail(), masked=masked)
 
 
 @bp.post("/moderation/comments/<int:comment_id>/<any(approve, unapprove, spam, unspam, trash, restore):action>")
