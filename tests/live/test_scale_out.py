@@ -7,7 +7,6 @@ production setup.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,12 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.conftest import CSRF_RE
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 pytestmark = [pytest.mark.live,
               pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL names a Redis database for tests")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Browser:
