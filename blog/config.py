@@ -46,7 +46,6 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, not a clock: a slow writer loses nothing
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "DATABASE_LOCK_TIMEOUT_MS": 10000,  # wait this long for another writer's lock, then 503
     # Rate limits per client address on POSTs (blog/ratelimits.py); Retry-After on a 429.
     "RATELIMIT_HEADERS_ENABLED": True,
@@ -121,6 +120,10 @@ def load(app: Flask, test_config: dict | None) -> None:
         normalise_db_url(app.config.get("DATABASE_URL"))
         or f"sqlite:///{Path(app.instance_path) / 'blog.sqlite3'}",
     )
+    # A server's connections can drop (restart, failover): test each one as it leaves the pool.
+    # An SQLite file cannot drop, so it skips the extra round trip.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+        "pool_pre_ping": not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")})
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret(app)

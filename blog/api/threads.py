@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Row
+
 from ..models import Post
-from ..reading.thread import clamp_page, comment_rows, counts_for, nest
+from ..reading.thread import Counts, clamp_page, comment_rows, counts_for, nest
 
 MAX_PER_PAGE = 500
 
@@ -31,16 +33,22 @@ class PublicComment:
     deleted: bool
 
 
-def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) -> dict | None:
-    """Two queries: the counts and the rows. ``per_page`` None: the whole thread.
+def thread_json(post: Row | Post, page: int, per_page: int | None, avatar_url: str) -> dict | None:
+    """Two queries (one for the whole thread): the counts and the rows. ``per_page`` None:
+    the whole thread, whose counts come from its own rows.
 
     ``avatar_url`` is the avatar route with ``KEY`` where the key goes. None for a page
     past the last (page 1 always exists).
     """
-    counts = counts_for(post.id)
-    clamped, pages = clamp_page(page, per_page, counts)
-    if clamped != page:
-        return None
+    if per_page is None:
+        if page != 1:
+            return None
+        counts, pages = None, 1
+    else:
+        counts = counts_for(post.id)
+        clamped, pages = clamp_page(page, per_page, counts)
+        if clamped != page:
+            return None
     author_id = post.author_id
     prefix, suffix = avatar_url.split("KEY", 1)
     # The rows carry no email, IP or user agent to leak; each is dropped once shaped.
@@ -53,6 +61,9 @@ def thread_json(post: Post, page: int, per_page: int | None, avatar_url: str) ->
         cid, parent, depth, "", None, None, "", created, None, False, [], True,
     ) for cid, _, parent, _, depth, user_id, name, url, key, html, _, created, edited, deleted
         in comment_rows(post.id, page, per_page, stream=True)]
+    if counts is None:
+        counts = Counts(approved=sum(not c.deleted for c in comments),
+                        top_level=sum(c.parent is None for c in comments))
     return {
         "post": {"slug": post.slug, "title": post.title},
         "count": counts.approved,

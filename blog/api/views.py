@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from ..caching import cached, etag_for, last_modified, not_modified, post_key, validate
 from ..moderation.settings import discussion_for
 from ..reading.thread import counts_for
-from ..reading.views import get_post
+from ..reading.views import get_post_head
 from . import bp
 from .threads import MAX_PER_PAGE, thread_json
 
@@ -43,7 +43,7 @@ def _page_args() -> tuple[int, int | None]:
 def _post(slug: str):
     """:raise 404: no published post with this slug."""
     try:
-        return get_post(slug)
+        return get_post_head(slug)
     except NotFound:
         abort(404, "There is no published post with this slug.")
 
@@ -88,7 +88,7 @@ def count(slug: str):
     unchanged = not_modified(etag, modified)
     if unchanged is not None:
         return unchanged
-    response = json_response(_dumps({"slug": post.slug, "count": counts_for(post.id).approved}))
+    response = json_response(cached(key, lambda: _dumps({"slug": post.slug, "count": counts_for(post.id).approved})))
     response.cache_control.public = True
     response.cache_control.no_cache = True
     return validate(response, etag, modified)

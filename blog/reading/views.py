@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import hmac
 from datetime import datetime, timezone
 
 from flask import Response, abort, current_app, make_response, redirect, render_template, request, session
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 
 from ..accounts.drafts import take_draft
 from ..avatars import gravatar_url, identicon_svg
@@ -18,20 +20,42 @@ from ..moderation.own import editable_ids, owned_ids
 from ..permissions import can_moderate
 from ..moderation.rules import closed_by_age
 from ..moderation.settings import discussion_for
+from ..moderation.spam import form_stamp
 from . import bp
 from .thread import thread_page
 
 HELD_SESSION_KEY = "held"
 
 
-def get_post(slug: str) -> Post:
-    """:raise 404: no published post with this slug."""
+# Built once: composing a statement costs more than running it against a warm SQLite.
+_POST = select(Post).where(Post.slug == bindparam("slug"), Post.published_at.is_not(None))
+P = Post.__table__.c
+_POST_HEAD = select(P.id, P.slug, P.title, P.author_id, P.published_at, P.comments_open, P.settings,
+                    P.comments_version,
+                    P.comments_changed_at).where(P.slug == bindparam("slug"), P.published_at.is_not(None))
+
+
+def _published(statement, slug: str):
     if "\x00" in slug:  # no slug has one, and PostgreSQL refuses to compare it
         abort(404)
-    post = db.session.scalar(select(Post).where(Post.slug == slug, Post.published_at.is_not(None)))
-    if post is None:
+    found = db.session.execute(statement, {"slug": slug}).first()
+    if found is None:
         abort(404)
-    return post
+    return found
+
+
+def get_post(slug: str) -> Post:
+    """:raise 404: no published post with this slug."""
+    return _published(_POST, slug)[0]
+
+
+def get_post_head(slug: str) -> Row:
+    """What the thread's cache keys and JSON need of a post (the columns named in
+    ``_POST_HEAD``), as a plain row: no ORM object, no author join.
+
+    :raise 404: no published post with this slug.
+    """
+    return _published(_POST_HEAD, slug)
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:
@@ -49,17 +73,22 @@ def index():
 
 @bp.get("/<slug>/")
 def post(slug: str):
-    return render_post(get_post(slug))
+    return render_post(get_post_head(slug))
 
 
-def render_post(post: Post, form: CommentForm | None = None, errors: dict | None = None,
+def full_post(post: Post | Row) -> Post:
+    """The post itself (body, author) for a template, loaded only when one is rendered."""
+    return post if isinstance(post, Post) else db.session.get(Post, post.id)
+
+
+def render_post(post: Post | Row, form: CommentForm | None = None, errors: dict | None = None,
                 message: str | None = None, status: int = 200):
     """The post page; a refused comment comes back here with its form as typed,
     except a reply to a comment that cannot be replied to: that becomes a new comment.
 
     A reader with nothing of their own on the page (no held or editable comment, not signed
-    in, no draft) gets the shared, cached comment section, and a 304 when their copy (tied
-    to their session's CSRF token) is current.
+    in, no draft) gets the shared, cached page, and a 304 when their copy (tied to their
+    session's CSRF token) is current. ``post`` may be its head row (``get_post_head``).
     """
     discussion = discussion_for(post)
     moderator = can_moderate(current_user, post)
@@ -78,7 +107,11 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
         unchanged = not_modified(page_etag(), last_modified(post))
         if unchanged is not None:
             return unchanged
+    if conditional and not set(request.args) - {"cpage"} and "_flashes" not in session:
+        response = make_response(shared_page(post, discussion, closed, now))
+        return private_revalidated(response, page_etag(), post)
 
+    post = full_post(post)
     if form is None:
         form = CommentForm(formdata=None, data=draft) if draft else CommentForm(formdata=None)
     reply_to = None
@@ -99,11 +132,47 @@ def render_post(post: Post, form: CommentForm | None = None, errors: dict | None
         sign_in_required=discussion.sign_in_required, moderator=moderator,
     ), status)
     if conditional:
-        # Private: the page carries this reader's CSRF token; revalidate every time.
-        response.cache_control.private = True
-        response.cache_control.no_cache = True
-        validate(response, page_etag(), last_modified(post))
+        private_revalidated(response, page_etag(), post)
     return response
+
+
+def private_revalidated(response: Response, etag: str, post: Post | Row) -> Response:
+    # Private: the page carries this reader's CSRF token; revalidate every time.
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return validate(response, etag, last_modified(post))
+
+
+def slot(name: str) -> str:
+    """A stand-in, unguessable without the secret key, for a per-reader value in a shared page."""
+    key = current_app.config["SECRET_KEY"]
+    return "slot" + hmac.new(key.encode() if isinstance(key, str) else key, name.encode(), "sha256").hexdigest()[:32]
+
+
+def shared_page(post: Post | Row, discussion, closed: bool, now: datetime) -> bytes:
+    """The page as every anonymous reader with nothing of their own sees it, rendered once
+    per version of the thread; only the reader's CSRF token and the form's "served at"
+    stamp are filled in per request. The host is in the key: the share links carry it.
+    """
+    page = int_arg("cpage", 1)
+    token_slot, stamp_slot = slot("csrf_token"), slot("comment_ts")
+
+    def render() -> bytes:
+        form = CommentForm(formdata=None, meta={"csrf": False})
+        form.comment_parent.data = "0"
+        full = full_post(post)  # templates always get the post itself, never the head row
+        count, section = comment_section(full, page, discussion, [], True, False, now)
+        return render_template(
+            "reading/post.html", post=full, comment_list=section, comment_count=count, form=form,
+            errors={}, message=None, reply_to=None, comments_closed=closed,
+            sign_in_required=discussion.sign_in_required, moderator=False,
+            csrf_token=lambda: token_slot, comment_form_stamp=lambda: stamp_slot,
+        ).encode()
+
+    body = cached(post_key(post, "page", request.host_url, page, closed, discussion.sign_in_required,
+                           discussion.per_page, discussion.thread_depth), render)
+    return (body.replace(token_slot.encode(), generate_csrf().encode())
+            .replace(stamp_slot.encode(), form_stamp().encode()))
 
 
 def comment_section(post: Post, page: int, discussion, held_ids: list[int], shared: bool,

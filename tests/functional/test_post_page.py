@@ -121,7 +121,7 @@ def test_post_page_queries_do_not_grow_with_comments(app, client, post, count_qu
         html = client.get(f"/{post}/").get_data(as_text=True)
     assert "1,000 thoughts on" in html
     assert small() == large()
-    assert large() <= 4
+    assert large() <= 5  # the post's head row, site settings, the post itself, counts, comments
 
 
 def test_security_headers_on_every_page(client, demo):

@@ -5,6 +5,8 @@ service can make them: through the ORM, and as a bulk UPDATE/DELETE followed by 
 ``comment_changed`` signal that every service sends after commit.
 """
 import os
+import re
+import time
 import uuid
 
 import pytest
@@ -12,9 +14,10 @@ from sqlalchemy import delete, event, select, update
 
 from blog.extensions import db
 from blog.models import Comment, Post
+from blog.moderation.spam import _signer
 from blog.signals import comment_changed
 from tests import conftest
-from tests.conftest import add_comments, login, post_comment
+from tests.conftest import add_comments, csrf_from, login, post_comment
 
 API = "/api/v1/posts/{}/comments?per_page=all"
 
@@ -187,7 +190,10 @@ def test_personal_views_never_come_from_the_shared_cache(app, client, thread):
     post_comment(writer, slug, comment="Held words")  # a held comment: a personal view
     views(client, slug)
     for key in list(cache.local.entries):  # what a shared copy would show, were it used
-        cache.local.entries[key] = b"0\n<p>SHARED COPY</p>" if ":html:" in key else cache.local.entries[key]
+        if ":html:" in key:  # the comment section
+            cache.local.entries[key] = b"0\n<p>SHARED COPY</p>"
+        elif ":page:" in key:  # the whole page
+            cache.local.entries[key] = b"<p>SHARED COPY</p>"
     assert "SHARED COPY" in client.get(f"/{slug}/").get_data(as_text=True)
     assert "SHARED COPY" not in writer.get(f"/{slug}/").get_data(as_text=True)
     signed_in = app.test_client()
@@ -284,3 +290,42 @@ def test_the_moderation_service_invalidates(app, client, thread, action, shows):
             service.set_status(target, action, author)
     html, _, _ = views(client, slug)
     assert shows(ids, pending, html)
+
+
+STAMP_RE = re.compile(r'name="comment_ts" value="([^"]+)"')
+
+
+def test_shared_page_carries_each_readers_own_token_and_a_fresh_stamp(app, thread):
+    slug = thread[0]
+    first, second = app.test_client(), app.test_client()
+    one = first.get(f"/{slug}/").get_data(as_text=True)
+    time.sleep(1.1)  # the stamp counts whole seconds
+    two = second.get(f"/{slug}/").get_data(as_text=True)
+    assert_served_from_cache(second, slug, app)
+    assert "slot" not in two and csrf_from(one) != csrf_from(two)
+    with app.test_request_context():
+        served = [_signer().unsign(STAMP_RE.search(html).group(1), return_timestamp=True)[1]
+                  for html in (one, two)]
+    assert served[1] > served[0]  # stamped when served, not when cached
+    # Each token works for its own reader only.
+    form = {"author": "Reader", "email": "reader@example.org", "comment": "From the cached page",
+            "comment_parent": "0"}
+    assert second.post(f"/{slug}/comments", data={**form, "csrf_token": csrf_from(one)}).status_code == 400
+    assert second.post(f"/{slug}/comments", data={**form, "csrf_token": csrf_from(two)}).status_code == 303
+
+
+def test_a_forged_host_header_never_reaches_other_readers(app, thread):
+    slug = thread[0]
+    forged = app.test_client().get(f"/{slug}/", headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert "evil.example" in forged  # the share links are absolute
+    assert "evil.example" not in app.test_client().get(f"/{slug}/").get_data(as_text=True)
+
+
+def test_a_readers_notice_is_not_shared(app, thread):
+    slug = thread[0]
+    noticed = app.test_client()
+    with noticed.session_transaction() as session:
+        session["_flashes"] = [("message", "A notice for one reader")]
+    assert "A notice for one reader" in noticed.get(f"/{slug}/").get_data(as_text=True)
+    assert "A notice for one reader" not in app.test_client().get(f"/{slug}/").get_data(as_text=True)
+    assert "A notice for one reader" not in noticed.get(f"/{slug}/").get_data(as_text=True)
