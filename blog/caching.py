@@ -33,6 +33,7 @@ from .signals import comment_changed
 log = logging.getLogger(__name__)
 
 BUMPED = "comment_posts_bumped"  # Session.info: posts bumped in the open transaction
+COMMITTED = "comment_posts_bumped_committed"  # ... and in the last one committed
 
 
 class LocalLRU:
@@ -161,6 +162,13 @@ def _new_transaction(session, transaction, connection) -> None:
     session.info[BUMPED] = set()
 
 
+@event.listens_for(Session, "after_commit")
+def _committed(session) -> None:
+    # Kept for the signals sent after this commit (reading an expired attribute to build
+    # them begins the next transaction): their posts need no second bump.
+    session.info[COMMITTED] = session.info.get(BUMPED, set())
+
+
 @event.listens_for(Session, "after_flush")
 def _bump_in_transaction(session, flush_context) -> None:
     post_ids = {obj.post_id for obj in chain(session.new, session.deleted) if isinstance(obj, Comment)}
@@ -180,7 +188,8 @@ def _bump_in_transaction(session, flush_context) -> None:
 
 @comment_changed.connect
 def _bump_after_signal(sender, post_id=None, **extra) -> None:
-    if post_id is None or post_id in db.session.info.get(BUMPED, ()):
+    info = db.session.info
+    if post_id is None or post_id in info.get(BUMPED, ()) or post_id in info.get(COMMITTED, ()):
         return
     with db.engine.begin() as connection:
         bump(connection, [post_id])

@@ -329,3 +329,17 @@ def test_a_readers_notice_is_not_shared(app, thread):
     assert "A notice for one reader" in noticed.get(f"/{slug}/").get_data(as_text=True)
     assert "A notice for one reader" not in app.test_client().get(f"/{slug}/").get_data(as_text=True)
     assert "A notice for one reader" not in noticed.get(f"/{slug}/").get_data(as_text=True)
+
+
+def test_a_new_comment_bumps_the_version_once(app, client, thread):
+    """The bump made inside the comment's transaction is enough; the signal after commit
+    must not take the write lock again for the same post."""
+    slug, post_id, _, _ = thread
+
+    def version():
+        with app.app_context():
+            return db.session.get(Post, post_id).comments_version
+
+    before = version()
+    assert post_comment(client, slug, comment="One more").status_code == 303
+    assert version() == before + 1
