@@ -14,10 +14,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     config.load(app, test_config)
 
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import csrf, db, limiter, login_manager
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(root / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -53,3 +52,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def init_migrations(app: Flask) -> None:
+    """Flask-Migrate on ``app``, for ``flask db`` and the tests that migrate a database.
+
+    Not part of create_app: Flask-Migrate brings Alembic, about 10 MB in every web worker
+    that never migrates anything (``flask db`` loads it on use, see cli.py).
+    """
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate
+
+        from .extensions import db
+
+        Migrate(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

@@ -21,7 +21,6 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from itertools import chain
 
-import redis
 from flask import Flask, Response, current_app, request
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
@@ -67,7 +66,12 @@ class LocalLRU:
 class ThreadCache:
     def __init__(self, max_bytes: int, redis_url: str | None, ttl: int, prefix: str):
         self.local = LocalLRU(max_bytes)
-        self.redis = redis.Redis.from_url(redis_url, socket_timeout=1) if redis_url else None
+        self.redis = None
+        if redis_url:  # imported only here: the client brings ~6 MB a worker that has no Redis
+            import redis
+
+            self.redis = redis.Redis.from_url(redis_url, socket_timeout=1)
+            self.redis_error = redis.RedisError
         self.ttl = ttl
         self.prefix = prefix
 
@@ -76,7 +80,7 @@ class ThreadCache:
         if value is None and self.redis is not None:
             try:
                 value = self.redis.get(self.prefix + key)
-            except redis.RedisError as exc:
+            except self.redis_error as exc:
                 log.warning("cache read failed: %s", exc)
             if value is not None:
                 self.local.set(key, value)
@@ -87,7 +91,7 @@ class ThreadCache:
         if self.redis is not None:
             try:
                 self.redis.set(self.prefix + key, value, ex=self.ttl)
-            except redis.RedisError as exc:
+            except self.redis_error as exc:
                 log.warning("cache write failed: %s", exc)
 
 

@@ -7,13 +7,27 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from markupsafe import escape
 from sqlalchemy import select
 
 from .extensions import db
 from .models import Comment, Role
 
+class MigrationCommands(click.Group):
+    """``flask db ...``: Flask-Migrate's own command group, with Flask-Migrate set up on the
+    app (and Alembic imported) only when it is used."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        from flask_migrate.cli import db as commands
+
+        from . import init_migrations
+
+        init_migrations(parent.ensure_object(ScriptInfo).load_app())
+        return commands.make_context(info_name, args, parent=parent, **extra)
+
+
+migrations = MigrationCommands("db", help="Database migrations (Flask-Migrate).")
 demo = AppGroup("demo", help="Demo content.")
 users = AppGroup("users", help="User accounts.")
 comments = AppGroup("comments", help="Stored comments.")
@@ -100,7 +114,7 @@ def init_app(app: Flask) -> None:
     from .demo_thread import thread_command
 
     demo.add_command(thread_command)
-    for group in (demo, users, comments, mail):
+    for group in (migrations, demo, users, comments, mail):
         app.cli.add_command(group)
     from .privacy import privacy
     from .subscriptions.cli import posts, subscriptions

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, event, make_url, text
 
-from blog import create_app
+from blog import create_app, init_migrations
 from blog.config import normalise_db_url
 from blog.extensions import db
 
@@ -60,6 +60,8 @@ def migrated(database_url):
     from flask_migrate import upgrade
 
     app = create_app({"SECRET_KEY": "session-setup", "SQLALCHEMY_DATABASE_URI": database_url})
+
+    init_migrations(app)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:

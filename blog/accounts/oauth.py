@@ -6,7 +6,6 @@ ID token. Providers are slow or down sometimes: every call has a timeout (Authli
 """
 from __future__ import annotations
 
-from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 from .providers import Profile, Provider, load_providers
@@ -14,6 +13,11 @@ from .providers import Profile, Provider, load_providers
 
 def init_app(app: Flask) -> None:
     providers = load_providers(app.config)
+    app.extensions["blog_providers"] = providers
+    if not providers:  # Authlib (and requests) cost a worker ~15 MB: only where someone signs in with them
+        return
+    from authlib.integrations.flask_client import OAuth
+
     oauth = OAuth(app)
     for provider in providers.values():
         kwargs = {"code_challenge_method": "S256", "default_timeout": app.config["OAUTH_TIMEOUT"]}
@@ -26,9 +30,8 @@ def init_app(app: Flask) -> None:
             server_metadata_url=provider.server_metadata_url, authorize_url=provider.authorize_url,
             access_token_url=provider.access_token_url, client_kwargs=kwargs,
         )
-    app.extensions["blog_providers"] = providers
     # The comment form's provider buttons post here and are redirected on: allow it (CSP form-action).
-    origins = set().union(*(p.origins for p in providers.values())) if providers else set()
+    origins = set().union(*(p.origins for p in providers.values()))
     if origins:
         app.config.setdefault("CSP_EXTRA", {}).setdefault("form-action", set()).update(origins)
     app.extensions["blog_oauth"] = oauth

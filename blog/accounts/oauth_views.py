@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import logging
 
-import requests
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user
 from joserfc.errors import JoseError
@@ -51,6 +48,9 @@ def _back(message: str):
 def oauth_login(name: str):
     """Start the flow. A POST from the comment form (CSRF-checked) keeps what was typed."""
     provider = _provider(name)
+    import requests  # here, not at the top: only a configured provider needs them (see oauth.py)
+    from authlib.common.errors import AuthlibBaseError
+
     back = safe_next(request.values.get("next"))
     slug = request.form.get("post") if request.method == "POST" else None
     if slug:
@@ -73,6 +73,10 @@ def oauth_login(name: str):
 @bp.get("/auth/<name>/callback")
 def oauth_callback(name: str):
     provider = _provider(name)
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+    from authlib.integrations.base_client import MismatchingStateError, OAuthError
+
     try:
         token = client(name).authorize_access_token()
         profile = fetch_profile(provider, token)

@@ -28,7 +28,7 @@ from .audit import record_status
 from .blocks import blocked_as
 from .notify import read_action_token
 from .rules import Facts, decide
-from .settings import FIELDS, SITE_ONLY, discussion_for, site_values, values_for
+from .settings import FIELDS, SITE_ONLY, discussion_for, forget_site_values, site_values, values_for
 
 DELETED_HTML = "<p>This comment was deleted.</p>"
 
@@ -373,6 +373,7 @@ def save_settings(values: Mapping[str, object], actor: User, post: Post | None =
         post.settings = {name: value for name, value in values.items()
                          if name in FIELDS and name not in SITE_ONLY and value != site[name]}
     db.session.commit()
+    forget_site_values()
 
 
 @dataclass(frozen=True)

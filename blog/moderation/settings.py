@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 
 from ..extensions import db
@@ -49,13 +49,24 @@ class Discussion:
     rules: Settings
 
 
+_SITE_SETTINGS = select(SiteSetting.name, SiteSetting.value)
+
+
 def site_values() -> dict:
-    """Configuration defaults with the saved site-wide values on top (one query)."""
+    """Configuration defaults with the saved site-wide values on top (one query, once a request)."""
+    if has_request_context() and "site_values" in g:
+        return dict(g.site_values)
     config = current_app.config
     values = {name: config[name] for name in FIELDS}
-    values.update({row.name: row.value for row in db.session.scalars(select(SiteSetting))
-                   if row.name in FIELDS})
-    return values
+    values.update({name: value for name, value in db.session.execute(_SITE_SETTINGS) if name in FIELDS})
+    if has_request_context():
+        g.site_values = values
+    return dict(values)
+
+
+def forget_site_values() -> None:
+    """After saving them: the rest of the request reads them again."""
+    g.pop("site_values", None)
 
 
 def values_for(post: Post | None = None, site: dict | None = None) -> dict:

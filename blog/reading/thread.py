@@ -80,11 +80,12 @@ def page_of(comment: Comment, per_page: int) -> int:
 
 
 def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterable[int] = (),
-                 stream: bool = False, moderator: bool = False):
+                 stream: bool = False, moderator: bool = False, columns=PUBLIC_COLUMNS):
     """One query: the public columns of a page's comments (every comment when ``per_page`` is
     None), oldest first, as plain rows rather than ORM objects (no identity map, no events).
 
     ``stream``: an iterator over the rows as the driver hands them over, not a list.
+    ``columns``: PUBLIC_COLUMNS, or the same in the same order with other types.
     """
     visible = _visible(held_ids, moderator)
     where = [visible]
@@ -101,7 +102,7 @@ def comment_rows(post_id: int, page: int, per_page: int | None, held_ids: Iterab
             .scalar_subquery()
         )
         where.append(C.root_id.in_(roots))
-    query = select(*PUBLIC_COLUMNS).where(*where).order_by(C.created_at, C.id)
+    query = select(*columns).where(*where).order_by(C.created_at, C.id)
     if stream:
         return db.session.execute(query.execution_options(yield_per=1000))  # fetched in batches
     return db.session.execute(query).all()

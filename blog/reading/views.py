@@ -169,8 +169,9 @@ def shared_page(post: Post | Row, discussion, closed: bool, now: datetime) -> by
             csrf_token=lambda: token_slot, comment_form_stamp=lambda: stamp_slot,
         ).encode()
 
+    # The slot is in the key too: a page cached under another secret key has other stand-ins.
     body = cached(post_key(post, "page", request.host_url, page, closed, discussion.sign_in_required,
-                           discussion.per_page, discussion.thread_depth), render)
+                           discussion.per_page, discussion.thread_depth, token_slot), render)
     return (body.replace(token_slot.encode(), generate_csrf().encode())
             .replace(stamp_slot.encode(), form_stamp().encode()))
 

@@ -116,3 +116,20 @@ def test_conditional_get_answers_304_until_a_comment_changes(app, client, post):
     again = client.get(API.format(post), headers={"If-None-Match": etag})
     assert again.status_code == 200 and again.get_json()["count"] == 4
     assert again.headers["ETag"] != etag
+
+
+def test_times_are_rfc3339_in_utc_and_match_the_stored_ones(app, client, demo):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from blog.extensions import db
+    from blog.models import Comment
+
+    with app.app_context():
+        stored = dict(db.session.execute(select(Comment.id, Comment.created_at)).all())
+    for per_page in ("all", "50"):  # the whole thread and a page come from different code
+        for c in walk(client.get(API.format(demo) + f"?per_page={per_page}").get_json()["comments"]):
+            created = datetime.fromisoformat(c["created"])
+            assert created.utcoffset() is not None and created == stored[c["id"]]
+            assert created.astimezone(timezone.utc) == stored[c["id"]]

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
-from blog import create_app
+from blog import create_app, init_migrations
 from blog.extensions import db
 from tests.conftest import ROOT, csrf_from, scratch_database
 
@@ -35,6 +35,7 @@ def schema_differences(app) -> list:
 
 def test_migrations_upgrade_match_the_models_downgrade_to_nothing_and_upgrade_again(scratch_url):
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url})
+    init_migrations(app)
     with app.app_context():
         upgrade(directory=MIGRATIONS)
         tables = set(inspect(db.engine).get_table_names())
@@ -51,6 +52,7 @@ def test_migrations_upgrade_match_the_models_downgrade_to_nothing_and_upgrade_ag
 
 def test_each_migration_steps_down_and_up_again(scratch_url):
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url})
+    init_migrations(app)
     revisions = list(ScriptDirectory(MIGRATIONS).walk_revisions())  # newest first
 
     def current():

@@ -343,3 +343,15 @@ def test_a_new_comment_bumps_the_version_once(app, client, thread):
     before = version()
     assert post_comment(client, slug, comment="One more").status_code == 303
     assert version() == before + 1
+
+
+def test_a_new_secret_key_never_meets_pages_cached_under_the_old_one(app, thread):
+    slug = thread[0]
+    app.test_client().get(f"/{slug}/")  # cached under the old key's stand-ins
+    app.config["SECRET_KEY"] = "a-rotated-secret-key-for-this-test"
+    reader = app.test_client()
+    page = reader.get(f"/{slug}/").get_data(as_text=True)
+    assert "slot" not in page
+    form = {"author": "Reader", "email": "reader@example.org", "comment": "After the rotation",
+            "comment_parent": "0", "csrf_token": csrf_from(page)}
+    assert reader.post(f"/{slug}/comments", data=form).status_code == 303

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from blog import create_app
+from blog import create_app, init_migrations
 from blog.config import normalise_db_url
 from tests.conftest import scratch_database
 
@@ -36,6 +36,7 @@ def live_database(tmp_path) -> Iterator[str]:
     base = normalise_db_url(os.environ.get("TEST_DATABASE_URL"))
     with scratch_database(base, "live", tmp_path) as url:
         app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url})
+        init_migrations(app)
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
             from blog.extensions import db
