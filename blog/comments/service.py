@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, bindparam, exists, func, or_, select
 
 from ..avatars import avatar_key
 from ..extensions import db
@@ -161,6 +161,32 @@ def validate_fields(data: Mapping[str, str], user: User | None) -> tuple[dict, d
     return values, errors
 
 
+@dataclass(frozen=True)
+class _AuthorChecks:
+    """The checks on a comment's author, built once (building a statement costs more than
+    running it): the same text already sent to the post, one sent within the flood window
+    (by the same author or address), and an earlier approved comment."""
+
+    duplicate: Select
+    flood: Select
+    approved: Select
+
+    @classmethod
+    def by(cls, same_author) -> _AuthorChecks:
+        return cls(
+            duplicate=select(exists().where(
+                Comment.post_id == bindparam("post_id"), same_author, Comment.status != Status.TRASH,
+                Comment.body_raw == bindparam("body"))),
+            flood=select(exists().where(Comment.created_at >= bindparam("since"),
+                                        or_(same_author, Comment.ip == bindparam("ip")))),
+            approved=select(exists().where(same_author, Comment.status == Status.APPROVED)),
+        )
+
+
+_BY_ACCOUNT = _AuthorChecks.by(Comment.user_id == bindparam("user_id"))
+_BY_EMAIL = _AuthorChecks.by(Comment.author_email == bindparam("email"))
+
+
 def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
                    now: datetime | None = None) -> Comment:
     """Validate, sanitise, decide and store one comment with its audit event.
@@ -203,22 +229,20 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
         raise CommentRefused(422, "Your comment could not be posted. Please check the fields marked below.", errors)
 
     user_id = who.user.id if is_signed_in(who.user) else None
-    same_author = (Comment.user_id == user_id) if user_id else (Comment.author_email == values["email"])
-    if db.session.scalar(select(exists().where(
-            Comment.post_id == post.id, same_author, Comment.status != Status.TRASH,
-            Comment.body_raw == values["comment"]))):
+    author = {"user_id": user_id} if user_id else {"email": values["email"]}
+    checks = _BY_ACCOUNT if user_id else _BY_EMAIL
+    if db.session.scalar(checks.duplicate, {**author, "post_id": post.id, "body": values["comment"]}):
         raise CommentRefused(409, DUPLICATE_MESSAGE, {"comment": DUPLICATE_MESSAGE})
     if not moderator and discussion.flood_seconds > 0:
         since = now - timedelta(seconds=discussion.flood_seconds)
-        by = [same_author] + ([Comment.ip == who.ip] if who.ip else [])
-        if db.session.scalar(select(exists().where(Comment.created_at >= since, or_(*by)))):
+        if db.session.scalar(checks.flood, {**author, "since": since, "ip": who.ip}):
             raise CommentRefused(429, FLOOD_MESSAGE)
 
     if parent is not None and parent.depth >= discussion.thread_depth:
         parent = db.session.get(Comment, parent.parent_id) if parent.parent_id else parent
     depth = parent.depth + 1 if parent is not None else 1
 
-    has_approved = db.session.scalar(select(exists().where(same_author, Comment.status == Status.APPROVED)))
+    has_approved = db.session.scalar(checks.approved, author)
     decision = decide(Facts(
         text=values["comment"], name=values["author"], email=values["email"] or "",
         url=values["url"] or "", ip=who.ip or "", user_agent=who.user_agent or "",
