@@ -8,6 +8,7 @@ as WordPress's kses does.
 from __future__ import annotations
 
 import re
+import threading
 from functools import partial
 
 import bleach
@@ -94,12 +95,21 @@ _BARE_URL = re.compile(r"""
     (?:[/?\#][^\s{}|\\^`<>"]*)?
 """, re.IGNORECASE | re.VERBOSE)
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS | {"p", "br"}, attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True,
-    filters=[_TypedParagraphs, partial(LinkifyFilter, callbacks=[_rel], skip_tags={"code"},
-                                       parse_email=False, url_re=_BARE_URL)],
-)
+# A Cleaner keeps its parser's state while it works ("not thread-safe", says bleach):
+# one shared by a threaded worker's requests mixed their comments up. One per thread.
+_cleaners = threading.local()
+
+
+def _cleaner() -> bleach.Cleaner:
+    cleaner = getattr(_cleaners, "cleaner", None)
+    if cleaner is None:
+        cleaner = _cleaners.cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS | {"p", "br"}, attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True,
+            filters=[_TypedParagraphs, partial(LinkifyFilter, callbacks=[_rel], skip_tags={"code"},
+                                               parse_email=False, url_re=_BARE_URL)],
+        )
+    return cleaner
 
 
 def check_complexity(text: str) -> None:
@@ -174,6 +184,6 @@ def sanitize_comment(text: str) -> str:
     :raise MarkupTooComplex: see check_complexity().
     """
     check_complexity(text)
-    html = _cleaner.clean(text)
+    html = _cleaner().clean(text)
     html = _SERIALISED_TAG.sub(lambda m: m.group(0).replace("\n", "&#10;"), html)
     return autop(html).strip()

@@ -2,8 +2,8 @@
 
 Afterwards every accepted comment (303) is stored exactly once with the right
 parent and depth, every refused one got a clear 4xx, nothing got a 5xx, and
-the thread shows exactly the accepted comments. Counts and duration are printed
-(run with -s to see them).
+the thread shows exactly the accepted comments, each stored with its own
+text sanitised. Counts and duration are printed (run with -s to see them).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, select
 
 from blog.comments.service import DUPLICATE_MESSAGE
 from blog.models import Comment
+from blog.sanitize import sanitize_comment
 from tests.conftest import csrf_from
 from tests.live.conftest import gunicorn, load_post
 
@@ -140,7 +141,7 @@ def test_concurrent_comments_are_all_stored_exactly_once(live_database, tmp_path
     engine = create_engine(live_database)
     with engine.connect() as conn:
         rows = conn.execute(select(Comment.id, Comment.parent_id, Comment.depth, Comment.root_id,
-                                   Comment.body_raw, Comment.status)).all()
+                                   Comment.body_raw, Comment.body_html, Comment.status)).all()
     engine.dispose()
     demo_ids = set(shown) - set(ledger.accepted)
     stored = {r.id: r for r in rows if r.id not in demo_ids}
@@ -153,6 +154,7 @@ def test_concurrent_comments_are_all_stored_exactly_once(live_database, tmp_path
         row = stored[cid]
         assert (row.parent_id, row.depth, row.status) == (expected.parent, expected.depth, "approved"), cid
         assert f"Comment {expected.marker} " in row.body_raw
+        assert row.body_html == sanitize_comment(row.body_raw), cid  # its own text, sanitised alone
         assert row.root_id == (stored[row.parent_id].root_id if row.parent_id else row.id)
     assert len(demo_ids) == 4
     assert heading_count == len(stored) + len(demo_ids)
