@@ -355,3 +355,17 @@ def test_a_new_secret_key_never_meets_pages_cached_under_the_old_one(app, thread
     form = {"author": "Reader", "email": "reader@example.org", "comment": "After the rotation",
             "comment_parent": "0", "csrf_token": csrf_from(page)}
     assert reader.post(f"/{slug}/comments", data=form).status_code == 303
+
+
+def test_after_posting_the_request_sees_the_new_version(app, thread):
+    """Posting keeps the objects it wrote past the commit, but never a stale cache version."""
+    from blog.comments.service import Submission, submit_comment
+    from blog.reading.views import get_post
+
+    slug = thread[0]
+    with app.test_request_context():
+        post = get_post(slug)
+        before = post.comments_version
+        comment = submit_comment(post, {"author": "Ann", "email": "ann@example.org", "comment": "Fresh",
+                                        "comment_parent": "0"}, Submission(ip="192.0.2.7"))
+        assert post.comments_version == before + 1 and comment.body_html == "<p>Fresh</p>"
