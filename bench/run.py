@@ -473,14 +473,44 @@ http {{
   server {{ listen 127.0.0.1:{port}; root {copies}; }}
 }}
 """)
-    with server(["nginx", "-p", str(root), "-c", str(conf)], {}, f"http://127.0.0.1:{port}/"
-                f"{sorted(p.name for p in copies.iterdir())[0]}", work / "nginx.log"):
+    serve_copies(args, ["nginx", "-p", str(root), "-c", str(conf)], {}, port, copies, results, "nginx",
+                 work / "nginx.log")
+
+
+# The most any Python app can do under our gunicorn set-up: the same bytes from memory, no framework.
+CEILING_APP = """
+import os
+from pathlib import Path
+
+COPIES = {p.name: p.read_bytes() for p in Path(os.environ["BENCH_COPIES"]).iterdir()}
+
+
+def app(environ, start_response):
+    body = COPIES[environ["PATH_INFO"].lstrip("/")]
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def bench_ceiling(args, work: Path, copies: Path, results: dict) -> None:
+    (work / "ceiling.py").write_text(CEILING_APP)
+    port = free_port()
+    cmd = [str(VENV / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", str(work), "ceiling:app"]
+    serve_copies(args, cmd, {"BENCH_COPIES": str(copies)}, port, copies, results, "ceiling",
+                 work / "ceiling.log")
+
+
+def serve_copies(args, cmd: list[str], env: dict, port: int, copies: Path, results: dict, name: str,
+                 log_path: Path) -> None:
+    """Start a server of the saved copies and measure each of them."""
+    first = sorted(p.name for p in copies.iterdir())[0]
+    with server(cmd, env, f"http://127.0.0.1:{port}/{first}", log_path):
         for copy in sorted(copies.iterdir()):
-            name, n = copy.stem.split("-")
+            what, n = copy.stem.split("-")
             runs = [wrk(f"http://127.0.0.1:{port}/{copy.name}", args.seconds) for _ in range(args.reps)]
             point = {**best_of(runs), "bytes": copy.stat().st_size}
-            results["nginx"].setdefault(n, {})[name] = point
-            log(f"[nginx] {copy.name}: {point['rps']:.0f} req/s p50 {point['p50_ms']} ms p99 {point['p99_ms']} ms")
+            results[name].setdefault(n, {})[what] = point
+            log(f"[{name}] {copy.name}: {point['rps']:.0f} req/s p50 {point['p50_ms']} ms p99 {point['p99_ms']} ms")
 
 
 # --- report ---------------------------------------------------------------
@@ -532,6 +562,11 @@ def report(results: dict) -> str:
         for what, p in points.items():
             lines.append(f"| nginx (static copy) | – | {n} | {what} | {p['bytes']:,} | {p['rps']:,.0f} | "
                          f"{p['p50_ms']} | {p['p99_ms']} | | 1× |")
+    for n, points in results.get("ceiling", {}).items():
+        for what, p in points.items():
+            ceiling = nginx.get(n, {}).get(what, {}).get("rps")
+            lines.append(f"| bare WSGI under gunicorn (same bytes) | – | {n} | {what} | {p['bytes']:,} | "
+                         f"{p['rps']:,.0f} | {p['p50_ms']} | {p['p99_ms']} | | {ratio(p['rps'], ceiling)} |")
     lines.append("")
     lines.append("| posting | comments/s | accepted = stored | × Isso |")
     lines.append("|---|---|---|---|")
@@ -581,7 +616,7 @@ def main() -> None:
     started = time.monotonic()
     results = {"machine": machine(), "settings": {"sizes": args.sizes, "seconds": args.seconds, "reps": args.reps,
                                                   "concurrency": CONCURRENCY, "workers": 2},
-               "ours": {}, "isso": {}, "nginx": {}}
+               "ours": {}, "isso": {}, "nginx": {}, "ceiling": {}}
     work = Path(tempfile.mkdtemp(prefix="blog-bench-"))
     copies = work / "copies"
     copies.mkdir()
@@ -600,6 +635,7 @@ def main() -> None:
             bench_isso(args, work, sqlite_url, results)
         if not args.no_nginx and any(copies.iterdir()):
             bench_nginx(args, work, copies, results)
+            bench_ceiling(args, work, copies, results)
     finally:
         results["machine"]["load_after"] = os.getloadavg()
         results["elapsed_s"] = round(time.monotonic() - started)

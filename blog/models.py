@@ -78,6 +78,10 @@ class Comment(db.Model):
         Index("ix_comments_thread", "post_id", "status", "parent_id", "created_at"),
         # Flood checks look back a few seconds per address.
         Index("ix_comments_ip_created", "ip", "created_at"),
+        # An author's comments, and (the duplicate check) their comments on one post: by
+        # post_id alone the check read every comment of the post.
+        Index("ix_comments_author_email_post", "author_email", "post_id"),
+        Index("ix_comments_user_post", "user_id", "post_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,9 +90,9 @@ class Comment(db.Model):
     # The top-level ancestor (itself for a top-level comment): one query loads a page's subtrees.
     root_id: Mapped[int | None] = mapped_column(index=True)
     depth: Mapped[int] = mapped_column(default=1)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     author_name: Mapped[str] = mapped_column(String(245))
-    author_email: Mapped[str | None] = mapped_column(String(100), index=True)
+    author_email: Mapped[str | None] = mapped_column(String(100))
     author_url: Mapped[str | None] = mapped_column(String(200))
     avatar_key: Mapped[str] = mapped_column(String(32), default="", index=True)  # GRAVATAR looks emails up by it
     body_raw: Mapped[str] = mapped_column(Text)

@@ -48,3 +48,19 @@ def test_seeded_thread_has_the_benchmark_shape(app, post):
         deepest = db.session.scalar(select(func.max(Comment.depth)))
         length = db.session.scalar(select(func.avg(func.length(Comment.body_raw))))
     assert 0.2 < replies / 2000 < 0.35 and deepest == 5 and 290 < length < 320
+
+
+def test_duplicate_check_reads_only_the_authors_comments_on_the_post(app, post):
+    """By post_id alone it read every comment of the post for each new one (SQLite's plan)."""
+    from sqlalchemy import text
+
+    from blog.comments.service import _BY_ACCOUNT, _BY_EMAIL
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's query plan")
+        for checks, author in ((_BY_EMAIL, {"email": "a@example.org"}), (_BY_ACCOUNT, {"user_id": 1})):
+            statement = checks.duplicate.params(**author, post_id=1, body="x")
+            sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            assert "post_id=?" in plan and ("author_email=?" in plan or "user_id=?" in plan), plan
