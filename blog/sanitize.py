@@ -31,12 +31,14 @@ ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
 # html5lib spends ~20 µs on each "<", "&" or link and grows steeply with
 # nesting; inside a tag (outside quoted values) it reads one character at a
-# time, at up to ~6 µs each for runs of "/", "=" or "-". Bound all of it before
+# time, at up to ~6 µs each for runs of "/", "=" or "-"; and block elements side by
+# side cost more each the more there are (html5lib's tree walker looks each one up
+# among its siblings: 1,500 paragraphs took 120-150 ms). Bound all of it before
 # it runs so no comment costs a worker more than ~100 ms
 # (tests/unit/test_sanitize_cost.py builds the worst inputs). No honest
 # comment comes near these limits.
 MAX_NESTING = 20
-MAX_MARKUP = 1500
+MAX_MARKUP = 800
 MAX_TAG_TEXT = 5000
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 # Void elements never hold others; a new <p> or <li> closes the open one.

@@ -64,8 +64,9 @@ WORST = {
     "dashes in a comment": "<!--" + "-" * (MAX_TAG_TEXT - 6) + ">" + "x" * (N - MAX_TAG_TEXT),
     "long tag name": "<" + "a" * (MAX_TAG_TEXT - 2) + ">" + "x" * (N - MAX_TAG_TEXT),
     "doctype identifier": '<!DOCTYPE html PUBLIC "' + "x" * (MAX_TAG_TEXT - 30) + '">',
-    "many small comments": fill("<!---->", 7 * (MAX_TAG_TEXT // 6)),
-    "tag budget and markup budget together": fill("<br/>", 5 * (MAX_TAG_TEXT // 4)) + fill("&lt;", 4 * (MAX_MARKUP - MAX_TAG_TEXT // 4)),
+    "many small comments": fill("<!---->", 7 * min(MAX_TAG_TEXT // 6, MAX_MARKUP - 10)),
+    "tag budget and markup budget together": fill("<br/>", 5 * min(MAX_TAG_TEXT // 4, MAX_MARKUP - 10))
+    + fill("&lt;", 4 * (MAX_MARKUP - min(MAX_TAG_TEXT // 4, MAX_MARKUP - 10))),
     "line breaks and paragraphs as tags": fill("a<br>b<p>c", 10 * (MAX_MARKUP // 2)),
 }
 
