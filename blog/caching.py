@@ -7,6 +7,13 @@ hook did not see (a bulk UPDATE). A reader loads the post row first, so it can
 only ask for the current version: a change makes a new key, and old entries are
 never read again; they age out (LRU in process, a TTL in Redis).
 
+The same hook keeps the post's counts (``comment_count``, ``top_level_count``)
+right: after every flush that touches a post's comments they are counted again
+from the comments table, never adjusted by deltas, so a cascade, a bulk change or
+a transition the hook did not foresee cannot leave them wrong. On PostgreSQL the
+bump's row lock orders concurrent writers to one post, and the recount is a later
+statement, so it sees (READ COMMITTED) every change committed before the lock.
+
 Two tiers: a byte-bounded LRU in each process, in front of Redis when REDIS_URL
 is set, so that several app servers render each version once between them.
 Because versions live in the database, the in-process tier is safe even with
@@ -22,17 +29,18 @@ from datetime import datetime, timezone
 from itertools import chain
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy import event, update
+from sqlalchemy import and_, event, func, select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import Comment, Post
+from .models import Comment, Post, Status
 from .signals import comment_changed
 
 log = logging.getLogger(__name__)
 
 BUMPED = "comment_posts_bumped"  # Session.info: posts bumped in the open transaction
 COMMITTED = "comment_posts_bumped_committed"  # ... and in the last one committed
+RECOUNTED = "comment_posts_recounted"  # Session.info: posts recounted by the flush under way
 
 
 class LocalLRU:
@@ -154,11 +162,31 @@ def validate(response: Response, etag: str, modified: datetime | None) -> Respon
 
 # --- versions -------------------------------------------------------------
 
-def bump(connection, post_ids) -> None:
+def bump(connection, post_ids, *, recount: bool = True) -> None:
+    """A new version of these posts' threads; their counts taken again unless ``recount`` is false."""
     posts = Post.__table__
     connection.execute(update(posts).where(posts.c.id.in_(sorted(post_ids))).values(
         comments_version=posts.c.comments_version + 1,
         comments_changed_at=datetime.now(timezone.utc)))
+    if recount:
+        count_comments(connection, post_ids)
+
+
+def count_comments(connection, post_ids) -> None:
+    """Set the posts' comment counts from their comments.
+
+    On PostgreSQL, run it only once the transaction holds the posts' rows (``bump``): its
+    own snapshot then sees every committed change of another writer to these posts.
+    """
+    posts, comments = Post.__table__, Comment.__table__
+    approved = and_(comments.c.post_id == posts.c.id, comments.c.status == Status.APPROVED)
+
+    def counted(*where):
+        return select(func.count()).where(approved, *where).scalar_subquery()
+
+    connection.execute(update(posts).where(posts.c.id.in_(sorted(post_ids))).values(
+        comment_count=counted(comments.c.deleted_at.is_(None)),
+        top_level_count=counted(comments.c.parent_id.is_(None))))
 
 
 @event.listens_for(Session, "after_begin")
@@ -175,19 +203,32 @@ def _committed(session) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _bump_in_transaction(session, flush_context) -> None:
-    post_ids = {obj.post_id for obj in chain(session.new, session.deleted) if isinstance(obj, Comment)}
-    post_ids |= {obj.post_id for obj in session.dirty
-                 if isinstance(obj, Comment) and session.is_modified(obj, include_collections=False)}
+    commented = {obj.post_id for obj in chain(session.new, session.deleted) if isinstance(obj, Comment)}
+    commented |= {obj.post_id for obj in session.dirty
+                  if isinstance(obj, Comment) and session.is_modified(obj, include_collections=False)}
+    commented.discard(None)
     # A post's own title, settings or open/closed state show in its thread too.
-    post_ids |= {obj.id for obj in session.dirty
-                 if isinstance(obj, Post) and session.is_modified(obj, include_collections=False)}
-    post_ids.discard(None)
+    post_ids = commented | {obj.id for obj in session.dirty
+                            if isinstance(obj, Post) and session.is_modified(obj, include_collections=False)}
     # Once per transaction is enough: every change in it becomes visible with that one bump.
     bumped = session.info.setdefault(BUMPED, set())
     post_ids -= bumped
     if post_ids:
-        bump(session.connection(), post_ids)
+        bump(session.connection(), post_ids, recount=False)
         bumped.update(post_ids)
+    # The counts, though, after every flush: a later one in the transaction may change them again.
+    if commented:
+        count_comments(session.connection(), commented)
+        session.info.setdefault(RECOUNTED, set()).update(commented)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _forget_old_counts(session, flush_context) -> None:
+    # A post loaded before the flush would still show the counts from before it.
+    for post_id in session.info.pop(RECOUNTED, ()):
+        post = session.identity_map.get(session.identity_key(Post, post_id))
+        if post is not None:
+            session.expire(post, ["comment_count", "top_level_count"])
 
 
 @comment_changed.connect

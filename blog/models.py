@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -66,6 +66,12 @@ class Post(db.Model):
     # Bumped in the same transaction as any change to one of its comments: the cache key.
     comments_version: Mapped[int] = mapped_column(default=0, server_default="0")
     comments_changed_at: Mapped[datetime | None]
+    # Recounted from its comments in the same transaction as any change to them (the
+    # version's flush hook), so that reading a page costs the same at 10 comments or 100,000.
+    # Approved and not deleted: the heading's "N thoughts" (WordPress's comment_count).
+    comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Approved top-level comments, deleted ones kept for their replies too: what pages are cut from.
+    top_level_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     author: Mapped[User] = relationship(lazy="joined")
     comments: WriteOnlyMapped[Comment] = relationship(back_populates="post")
@@ -74,8 +80,12 @@ class Post(db.Model):
 class Comment(db.Model):
     __tablename__ = "comments"
     __table_args__ = (
-        # Top-level page of a thread and the approved count.
+        # A post's comments by status, and recounting them.
         Index("ix_comments_thread", "post_id", "status", "parent_id", "created_at"),
+        # A page of top-level comments in order, read from the index: with parent_id as an
+        # indexed column instead, PostgreSQL sorted every top-level comment of the post.
+        Index("ix_comments_roots", "post_id", "status", "created_at", "id",
+              sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL")),
         # Flood checks look back a few seconds per address.
         Index("ix_comments_ip_created", "ip", "created_at"),
         # An author's comments, and (the duplicate check) their comments on one post: by

@@ -46,8 +46,8 @@ class PublicComment:
 
 
 def thread_json(post: Row | Post, page: int, per_page: int | None, avatar_url: str) -> dict | None:
-    """Two queries (one for the whole thread): the counts and the rows. ``per_page`` None:
-    the whole thread, whose counts come from its own rows.
+    """One query: the rows (the counts are the post's). ``per_page`` None: the whole
+    thread, whose counts come from its own rows.
 
     ``avatar_url`` is the avatar route with ``KEY`` where the key goes. None for a page
     past the last (page 1 always exists).
@@ -57,7 +57,7 @@ def thread_json(post: Row | Post, page: int, per_page: int | None, avatar_url: s
             return None
         counts, pages = None, 1
     else:
-        counts = counts_for(post.id)
+        counts = counts_for(post)
         clamped, pages = clamp_page(page, per_page, counts)
         if clamped != page:
             return None

@@ -88,7 +88,7 @@ def count(slug: str):
     unchanged = not_modified(etag, modified)
     if unchanged is not None:
         return unchanged
-    response = json_response(cached(key, lambda: _dumps({"slug": post.slug, "count": counts_for(post.id).approved})))
+    response = json_response(cached(key, lambda: _dumps({"slug": post.slug, "count": counts_for(post).approved})))
     response.cache_control.public = True
     response.cache_control.no_cache = True
     return validate(response, etag, modified)

@@ -288,7 +288,7 @@ def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
 def _commit_keeping_what_was_written(post: Post) -> None:
     """Commit without expiring the objects: what the request reads next (the new comment, the
     post's id and slug) is what it just wrote, and reloading both rows was a tenth of the work
-    of posting. Only the post's version moved behind the ORM's back (caching.bump): that is
+    of posting. Only the post's version and counts moved behind the ORM's back (caching.py): those are
     read again on use."""
     session = db.session()
     session.expire_on_commit = False
@@ -296,7 +296,7 @@ def _commit_keeping_what_was_written(post: Post) -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
-    session.expire(post, ["comments_version", "comments_changed_at"])
+    session.expire(post, ["comments_version", "comments_changed_at", "comment_count", "top_level_count"])
 
 
 def count_approved(post_id: int) -> int:

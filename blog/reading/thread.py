@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
 from ..models import Comment, Post, Status
@@ -56,15 +56,10 @@ def _visible(held_ids: Iterable[int], moderator: bool = False):
     return or_(approved, and_(C.id.in_(held), C.status == Status.PENDING))
 
 
-def counts_for(post_id: int) -> Counts:
-    approved = Comment.status == Status.APPROVED
-    row = db.session.execute(
-        # A deleted comment kept for its replies holds its place but is no "thought".
-        select(func.coalesce(func.sum(case((Comment.deleted_at.is_(None), 1), else_=0)), 0),
-               func.coalesce(func.sum(case((Comment.parent_id.is_(None), 1), else_=0)), 0))
-        .where(Comment.post_id == post_id, approved)
-    ).one()
-    return Counts(approved=int(row[0]), top_level=int(row[1]))
+def counts_for(post: Post | Any) -> Counts:
+    """The post's counts, kept on its row (``comment_count``, ``top_level_count``: see
+    caching.py): no query, whatever the thread's size. ``post`` may be its head row."""
+    return Counts(approved=post.comment_count, top_level=post.top_level_count)
 
 
 def page_of(comment: Comment, per_page: int) -> int:
@@ -116,8 +111,8 @@ def clamp_page(page: int, per_page: int | None, counts: Counts) -> tuple[int, in
 
 def thread_page(post: Post, page: int, per_page: int, held_ids: Iterable[int] = (),
                 moderator: bool = False) -> ThreadPage:
-    """Two queries whatever the thread's size: the counts, and the page's comments."""
-    counts = counts_for(post.id)
+    """One query whatever the thread's size: the page's comments (the counts are the post's)."""
+    counts = counts_for(post)
     page, pages = clamp_page(page, per_page, counts)
     comments = comment_rows(post.id, page, per_page, list(held_ids), moderator=moderator)
     return ThreadPage(counts=counts, page=page, pages=pages, walk=list(walk(comments)))

@@ -31,8 +31,8 @@ HELD_SESSION_KEY = "held"
 _POST = select(Post).where(Post.slug == bindparam("slug"), Post.published_at.is_not(None))
 P = Post.__table__.c
 _POST_HEAD = select(P.id, P.slug, P.title, P.author_id, P.published_at, P.comments_open, P.settings,
-                    P.comments_version,
-                    P.comments_changed_at).where(P.slug == bindparam("slug"), P.published_at.is_not(None))
+                    P.comments_version, P.comments_changed_at, P.comment_count,
+                    P.top_level_count).where(P.slug == bindparam("slug"), P.published_at.is_not(None))
 
 
 def _published(statement, slug: str):
