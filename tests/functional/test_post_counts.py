@@ -1,6 +1,7 @@
 """The post keeps its comment counts ("N thoughts", and the top-level comments pages are cut
 from) on its row: every way a comment changes keeps them equal to a count of the comments."""
 import re
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -175,3 +176,38 @@ def test_bump_recounts_after_bulk_inserts(app, post):
         bump(db.session.connection(), [post_id])
         db.session.commit()
     assert_counts(app, post_id, (3, 3))
+
+
+def test_two_writers_at_once_both_count(app, thread):
+    """The second writer waits for the first one's lock on the post (SQLite: on the
+    database), then counts with the first one's comment committed: neither is lost."""
+    _, post_id, _ = thread
+    first_flushed, second_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def comment(body: str) -> Comment:
+        return Comment(post_id=post_id, root_id=None, depth=1, author_name="W", avatar_key="",
+                       body_raw=body, body_html=f"<p>{body}</p>", status="approved")
+
+    def second_writer():
+        try:
+            first_flushed.wait(10)
+            with app.app_context():
+                db.session.add(comment("second"))
+                db.session.commit()  # waits for the first writer
+        except BaseException as exc:  # noqa: BLE001 - reported by the test's thread
+            errors.append(exc)
+        finally:
+            second_done.set()
+
+    worker = threading.Thread(target=second_writer)
+    worker.start()
+    with app.app_context():
+        db.session.add(comment("first"))
+        db.session.flush()  # bumped and recounted: holds the post (or the database)
+        first_flushed.set()
+        assert not second_done.wait(0.5)  # the second writer is waiting
+        db.session.commit()
+    worker.join(20)
+    assert not errors and second_done.is_set()
+    assert_counts(app, post_id, (8, 6))
