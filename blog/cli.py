@@ -1,5 +1,5 @@
 """Command-line interface: ``flask demo load``, ``flask users create``,
-``flask comments resanitize|purge``, ``flask mail worker``; ``flask posts``, ``flask subscriptions``
+``flask comments resanitize|recount|purge``, ``flask mail worker``; ``flask posts``, ``flask subscriptions``
 and ``flask privacy`` come from their own modules."""
 from __future__ import annotations
 
@@ -84,6 +84,19 @@ def comments_resanitize():
             changed += 1
     db.session.commit()
     click.echo(f"Resanitized {total} comments; {changed} changed.")
+
+
+@comments.command("recount")
+def comments_recount():
+    """Count every post's comments again (after comments were changed in the database by hand)."""
+    from .caching import bump
+    from .models import Post
+
+    post_ids = db.session.scalars(select(Post.id)).all()
+    if post_ids:
+        bump(db.session.connection(), post_ids)  # a new version too: cached pages show the old counts
+    db.session.commit()
+    click.echo(f"Recounted the comments of {len(post_ids):,} post{'' if len(post_ids) == 1 else 's'}.")
 
 
 mail = AppGroup("mail", help="The outbox.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from blog.demo import AUTHOR_EMAIL
 from blog.extensions import db
@@ -125,6 +125,20 @@ def test_users_create_refuses_a_duplicate_email(app, runner):
     assert result.exit_code != 0
     assert "already exists" in result.output and "Traceback" not in result.output
     assert counts(app)[2] == 1
+
+
+def test_comments_recount_fixes_counts_changed_behind_the_apps_back(app, runner, client, post):
+    add_comments(app, post, 3)
+    assert "3 thoughts on" in client.get(f"/{post}/").get_data(as_text=True)
+    with app.app_context():
+        db.session.execute(update(Comment).values(status="spam"))  # by hand: no hook, no signal
+        db.session.commit()
+    result = runner.invoke(args=["comments", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "Recounted the comments of 1 post." in result.output
+    with app.app_context():
+        assert db.session.execute(select(Post.comment_count, Post.top_level_count)).one() == (0, 0)
+    assert "thoughts on" not in client.get(f"/{post}/").get_data(as_text=True)
 
 
 def test_comments_resanitize_fixes_stale_html(app, runner, post):
