@@ -2,7 +2,8 @@
 
 A page read its counts by summing over every approved comment of the post, and on
 PostgreSQL its slice of top-level comments by sorting all of them: both grew with
-the thread.
+the thread. The counts are now kept on the post and recounted on each change to its
+comments, from ix_comments_counted and ix_comments_roots alone.
 
 Revision ID: 0010
 Revises: 0009
@@ -39,10 +40,12 @@ def upgrade():
         batch_op.create_index('ix_comments_roots', ['post_id', 'status', 'created_at', 'id'], unique=False,
                               sqlite_where=sa.text('parent_id IS NULL'),
                               postgresql_where=sa.text('parent_id IS NULL'))
+        batch_op.create_index('ix_comments_counted', ['post_id', 'status', 'deleted_at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.drop_index('ix_comments_counted')
         batch_op.drop_index('ix_comments_roots')
     with op.batch_alter_table('posts', schema=None) as batch_op:
         batch_op.drop_column('top_level_count')
