@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from itertools import chain
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy import and_, event, func, select, update
+from sqlalchemy import and_, bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -172,21 +172,30 @@ def bump(connection, post_ids, *, recount: bool = True) -> None:
         count_comments(connection, post_ids)
 
 
-def count_comments(connection, post_ids) -> None:
-    """Set the posts' comment counts from their comments.
-
-    On PostgreSQL, run it only once the transaction holds the posts' rows (``bump``): its
-    own snapshot then sees every committed change of another writer to these posts.
-    """
+def _recount_statement():
     posts, comments = Post.__table__, Comment.__table__
     approved = and_(comments.c.post_id == posts.c.id, comments.c.status == Status.APPROVED)
 
     def counted(*where):
         return select(func.count()).where(approved, *where).scalar_subquery()
 
-    connection.execute(update(posts).where(posts.c.id.in_(sorted(post_ids))).values(
+    return update(posts).where(posts.c.id.in_(bindparam("post_ids", expanding=True))).values(
         comment_count=counted(comments.c.deleted_at.is_(None)),
-        top_level_count=counted(comments.c.parent_id.is_(None))))
+        top_level_count=counted(comments.c.parent_id.is_(None)))
+
+
+# Built once: it runs after every flush that changes a comment, and composing it cost more
+# than running it.
+_RECOUNT = _recount_statement()
+
+
+def count_comments(connection, post_ids) -> None:
+    """Set the posts' comment counts from their comments.
+
+    On PostgreSQL, run it only once the transaction holds the posts' rows (``bump``): its
+    own snapshot then sees every committed change of another writer to these posts.
+    """
+    connection.execute(_RECOUNT, {"post_ids": sorted(post_ids)})
 
 
 @event.listens_for(Session, "after_begin")
