@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from itertools import chain
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy import event, update
+from sqlalchemy import bindparam, event, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -154,11 +154,14 @@ def validate(response: Response, etag: str, modified: datetime | None) -> Respon
 
 # --- versions -------------------------------------------------------------
 
+_POSTS = Post.__table__
+# Built once: posting bumps a version with every comment.
+_BUMP = update(_POSTS).where(_POSTS.c.id.in_(bindparam("post_ids", expanding=True))).values(
+    comments_version=_POSTS.c.comments_version + 1, comments_changed_at=bindparam("now"))
+
+
 def bump(connection, post_ids) -> None:
-    posts = Post.__table__
-    connection.execute(update(posts).where(posts.c.id.in_(sorted(post_ids))).values(
-        comments_version=posts.c.comments_version + 1,
-        comments_changed_at=datetime.now(timezone.utc)))
+    connection.execute(_BUMP, {"post_ids": sorted(post_ids), "now": datetime.now(timezone.utc)})
 
 
 @event.listens_for(Session, "after_begin")
