@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import Select, bindparam, exists, func, literal, or_, select
+from sqlalchemy import Row, Select, bindparam, exists, func, literal, or_, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..avatars import avatar_key
@@ -208,9 +208,11 @@ _ROOT_IS_SELF = _COMMENTS.update().where(_COMMENTS.c.id == bindparam("comment_id
 _INSERT_EVENT = ModerationEvent.__table__.insert()
 
 
-def submit_comment(post: Post, data: Mapping[str, str], who: Submission,
+def submit_comment(post: Post | Row, data: Mapping[str, str], who: Submission,
                    now: datetime | None = None) -> Comment:
     """Validate, sanitise, decide and store one comment with its audit event.
+
+    ``post`` may be its head row (``reading.views.get_post_head``).
 
     :raise CommentRefused: 403 comments closed; 422 invalid fields or parent;
         409 duplicate; 429 flood. The caller re-renders what was typed.
@@ -334,7 +336,8 @@ def _commit_keeping_what_was_written(post: Post) -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
-    session.expire(post, ["comments_version", "comments_changed_at"])
+    if isinstance(post, Post):  # a head row is a snapshot, and nothing reads it again
+        session.expire(post, ["comments_version", "comments_changed_at"])
 
 
 def count_approved(post_id: int) -> int:

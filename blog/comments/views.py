@@ -23,7 +23,7 @@ HELD_REMEMBERED = 20  # a commenter's own held comments shown back to them
 @bp.post("/<slug>/comments")
 @limited("COMMENT_LIMIT_PER_IP")
 def create(slug: str):
-    post = reading.get_post(slug)
+    post = reading.get_post_head(slug)  # a plain row: posting needs no Post object
     try:  # CSRF is checked before this view runs (CSRFProtect)
         comment = submit_comment(post, request.form, Submission(
             user=current_user if current_user.is_authenticated else None, identity=current_identity(),

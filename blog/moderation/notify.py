@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from ..extensions import db
 from ..mail import queue_mail
-from ..models import Comment, ModerationEvent, OutboxMessage, Post, Status
+from ..models import Comment, ModerationEvent, OutboxMessage, Post, Status, User
 
 MAIL_KIND = "moderation"
 IDS_HEADER = "X-Blog-Comment-Ids"  # the comments the mail lists
@@ -57,9 +57,10 @@ def waiting_count(author_id: int) -> int:
         Post.author_id == author_id, Comment.status == Status.PENDING)) or 0
 
 
-def notify_author(comment: Comment, post: Post, discussion, now: datetime) -> None:
-    """Queue (or extend) the author's mail about this comment, if the settings ask for one."""
-    author = post.author
+def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime) -> None:
+    """Queue (or extend) the author's mail about this comment, if the settings ask for one.
+    ``post`` may be its head row."""
+    author = db.session.get(User, post.author_id)  # no query when the Post brought its author
     if not author.email or comment.user_id == author.id:
         return
     if comment.status == Status.PENDING:
