@@ -25,8 +25,13 @@ def allow_source(directive: str, origin: str) -> None:
 
 def policy() -> str:
     """CSP, plus app-wide extra sources (CSP_EXTRA: directive → origins) and this request's."""
+    return policy_with(current_app.config.get("CSP_EXTRA") or {}, g.get("csp_extra") or {})
+
+
+def policy_with(*sources: dict) -> str:
+    """CSP widened by each of ``sources`` (directive → origins)."""
     extra: dict[str, set[str]] = {}
-    for source in (current_app.config.get("CSP_EXTRA") or {}, g.get("csp_extra") or {}):
+    for source in sources:
         for directive, origins in source.items():
             extra.setdefault(directive, set()).update(origins)
     if not extra:
@@ -55,10 +60,16 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", policy())
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        # Served over TLS, or behind a TLS proxy by the operator's word (PREFERRED_URL_SCHEME).
-        if request.is_secure or app.config["PREFERRED_URL_SCHEME"] == "https":
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        for name, value in fixed_headers(app, request.is_secure):
+            response.headers[name] = value
         return response
+
+
+def fixed_headers(app: Flask, secure: bool) -> list[tuple[str, str]]:
+    """Every response's headers after the CSP (also sent by the API's fast path, api/fastpath.py)."""
+    headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+               ("X-Frame-Options", "DENY")]
+    # Served over TLS, or behind a TLS proxy by the operator's word (PREFERRED_URL_SCHEME).
+    if secure or app.config["PREFERRED_URL_SCHEME"] == "https":
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
