@@ -47,9 +47,6 @@ def init_app(app: Flask) -> None:
     from .urls import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
-    hops = app.config["TRUSTED_PROXIES"]
-    if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     if app.config["GRAVATAR"]:
         from .avatars import GRAVATAR_ORIGIN
@@ -63,6 +60,13 @@ def init_app(app: Flask) -> None:
         for name, value in fixed_headers(app, request.is_secure):
             response.headers[name] = value
         return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """The outermost WSGI layer: every layer beneath sees the client's address and scheme."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def fixed_headers(app: Flask, secure: bool) -> list[tuple[str, str]]:
