@@ -24,6 +24,7 @@ from itertools import chain
 from flask import Flask, Response, current_app, request
 from sqlalchemy import bindparam, event, update
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import ETags
 
 from .extensions import db
 from .models import Comment, Post
@@ -133,16 +134,19 @@ def last_modified(post: Post) -> datetime | None:
 
 def not_modified(etag: str, modified: datetime | None) -> Response | None:
     """A 304 when the client's copy is current (If-None-Match wins over If-Modified-Since)."""
-    if request.if_none_match:
-        fresh = request.if_none_match.contains_weak(etag)
-    else:
-        since = request.if_modified_since
-        fresh = bool(since and modified and modified.replace(microsecond=0) <= since)
-    if not fresh:
+    if not is_fresh(request.if_none_match, request.if_modified_since, etag, modified):
         return None
     response = Response(status=304)
     validate(response, etag, modified)
     return response
+
+
+def is_fresh(if_none_match: ETags, if_modified_since: datetime | None, etag: str,
+             modified: datetime | None) -> bool:
+    """Whether a client holding these validators has the current copy."""
+    if if_none_match:
+        return if_none_match.contains_weak(etag)
+    return bool(if_modified_since and modified and modified.replace(microsecond=0) <= if_modified_since)
 
 
 def validate(response: Response, etag: str, modified: datetime | None) -> Response:
