@@ -39,6 +39,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(moderation_bp)
 
+    from .api import fastpath
+
+    fastpath.init_app(app)
+
     from . import subscriptions
 
     subscriptions.init_app(app)
@@ -51,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import cli
 
     cli.init_app(app)
+    security.trust_proxies(app)  # last: in front of every other layer
     return app
 
 

@@ -31,6 +31,7 @@ from itertools import chain
 from flask import Flask, Response, current_app, request
 from sqlalchemy import and_, bindparam, event, func, select, update
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import ETags
 
 from .extensions import db
 from .models import Comment, Post, Status
@@ -141,16 +142,19 @@ def last_modified(post: Post) -> datetime | None:
 
 def not_modified(etag: str, modified: datetime | None) -> Response | None:
     """A 304 when the client's copy is current (If-None-Match wins over If-Modified-Since)."""
-    if request.if_none_match:
-        fresh = request.if_none_match.contains_weak(etag)
-    else:
-        since = request.if_modified_since
-        fresh = bool(since and modified and modified.replace(microsecond=0) <= since)
-    if not fresh:
+    if not is_fresh(request.if_none_match, request.if_modified_since, etag, modified):
         return None
     response = Response(status=304)
     validate(response, etag, modified)
     return response
+
+
+def is_fresh(if_none_match: ETags, if_modified_since: datetime | None, etag: str,
+             modified: datetime | None) -> bool:
+    """Whether a client holding these validators has the current copy."""
+    if if_none_match:
+        return if_none_match.contains_weak(etag)
+    return bool(if_modified_since and modified and modified.replace(microsecond=0) <= if_modified_since)
 
 
 def validate(response: Response, etag: str, modified: datetime | None) -> Response:
@@ -162,12 +166,15 @@ def validate(response: Response, etag: str, modified: datetime | None) -> Respon
 
 # --- versions -------------------------------------------------------------
 
+_POSTS = Post.__table__
+# Built once: posting bumps a version with every comment.
+_BUMP = update(_POSTS).where(_POSTS.c.id.in_(bindparam("post_ids", expanding=True))).values(
+    comments_version=_POSTS.c.comments_version + 1, comments_changed_at=bindparam("now"))
+
+
 def bump(connection, post_ids, *, recount: bool = True) -> None:
     """A new version of these posts' threads; their counts taken again unless ``recount`` is false."""
-    posts = Post.__table__
-    connection.execute(update(posts).where(posts.c.id.in_(sorted(post_ids))).values(
-        comments_version=posts.c.comments_version + 1,
-        comments_changed_at=datetime.now(timezone.utc)))
+    connection.execute(_BUMP, {"post_ids": sorted(post_ids), "now": datetime.now(timezone.utc)})
     if recount:
         count_comments(connection, post_ids)
 

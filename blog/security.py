@@ -25,8 +25,13 @@ def allow_source(directive: str, origin: str) -> None:
 
 def policy() -> str:
     """CSP, plus app-wide extra sources (CSP_EXTRA: directive → origins) and this request's."""
+    return policy_with(current_app.config.get("CSP_EXTRA") or {}, g.get("csp_extra") or {})
+
+
+def policy_with(*sources: dict) -> str:
+    """CSP widened by each of ``sources`` (directive → origins)."""
     extra: dict[str, set[str]] = {}
-    for source in (current_app.config.get("CSP_EXTRA") or {}, g.get("csp_extra") or {}):
+    for source in sources:
         for directive, origins in source.items():
             extra.setdefault(directive, set()).update(origins)
     if not extra:
@@ -42,9 +47,6 @@ def init_app(app: Flask) -> None:
     from .urls import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
-    hops = app.config["TRUSTED_PROXIES"]
-    if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     if app.config["GRAVATAR"]:
         from .avatars import GRAVATAR_ORIGIN
@@ -55,10 +57,23 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", policy())
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        # Served over TLS, or behind a TLS proxy by the operator's word (PREFERRED_URL_SCHEME).
-        if request.is_secure or app.config["PREFERRED_URL_SCHEME"] == "https":
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        for name, value in fixed_headers(app, request.is_secure):
+            response.headers[name] = value
         return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """The outermost WSGI layer: every layer beneath sees the client's address and scheme."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def fixed_headers(app: Flask, secure: bool) -> list[tuple[str, str]]:
+    """Every response's headers after the CSP (also sent by the API's fast path, api/fastpath.py)."""
+    headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+               ("X-Frame-Options", "DENY")]
+    # Served over TLS, or behind a TLS proxy by the operator's word (PREFERRED_URL_SCHEME).
+    if secure or app.config["PREFERRED_URL_SCHEME"] == "https":
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers

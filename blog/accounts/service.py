@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template, url_for
@@ -23,8 +24,14 @@ from ..models import Role, User
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_NAME = 245
 VERIFY_SALT, RESET_SALT = "verify-email", "password-reset"
-# Compared against when the address is unknown, so both answers take as long.
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Compared against when the address is unknown, so both answers take as long. Made on
+    first use, not at import: scrypt briefly takes 32 MB, which every worker that never
+    checks a password would otherwise count in its peak memory."""
+    return generate_password_hash("not a password", method="scrypt")
 
 
 class AccountError(ValueError):
@@ -63,7 +70,7 @@ def user_by_email(email: str) -> User | None:
 def authenticate(email: str, password: str) -> User | None:
     user = user_by_email(email)
     if user is None or not user.password_hash:
-        User(password_hash=_DUMMY_HASH).check_password(password)  # same time as a real check
+        User(password_hash=_dummy_hash()).check_password(password)  # same time as a real check
         return None
     return user if user.check_password(password) else None
 

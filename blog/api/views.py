@@ -102,13 +102,19 @@ def api_error(error: HTTPException):
 @bp.after_request
 def cors(response: Response) -> Response:
     """Let the configured origins' pages read the API (GET only, no credentials)."""
-    allowed = {o.strip() for o in str(current_app.config["CORS_ORIGINS"]).split(",") if o.strip()}
-    origin = request.headers.get("Origin")
-    if origin and ("*" in allowed or origin in allowed):
-        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
-        response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
-        response.headers["Access-Control-Max-Age"] = "86400"
+    for name, value in cors_headers(current_app.config["CORS_ORIGINS"], request.headers.get("Origin")):
+        response.headers[name] = value
     response.vary.add("Origin")
     return response
+
+
+def cors_headers(origins: str, origin: str | None) -> list[tuple[str, str]]:
+    """The CORS headers for a request from ``origin``, given the CORS_ORIGINS setting."""
+    allowed = {o.strip() for o in str(origins).split(",") if o.strip()}
+    if not origin or not ("*" in allowed or origin in allowed):
+        return []
+    return [("Access-Control-Allow-Origin", "*" if "*" in allowed else origin),
+            ("Access-Control-Allow-Methods", "GET, OPTIONS"),
+            ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+            ("Access-Control-Expose-Headers", "ETag, Last-Modified"),
+            ("Access-Control-Max-Age", "86400")]

@@ -23,15 +23,14 @@ HELD_REMEMBERED = 20  # a commenter's own held comments shown back to them
 @bp.post("/<slug>/comments")
 @limited("COMMENT_LIMIT_PER_IP")
 def create(slug: str):
-    post = reading.get_post(slug)
-    form = CommentForm()  # CSRF is checked before this view runs (CSRFProtect)
-    try:
+    post = reading.get_post_head(slug)  # a plain row: posting needs no Post object
+    try:  # CSRF is checked before this view runs (CSRFProtect)
         comment = submit_comment(post, request.form, Submission(
             user=current_user if current_user.is_authenticated else None, identity=current_identity(),
             ip=client_address(), user_agent=request.user_agent.string,
             honeypot=request.form.get(HONEYPOT_FIELD, ""), form_age=form_age(request.form.get(STAMP_FIELD))))
     except CommentRefused as refused:
-        return reading.render_post(post, form, errors=refused.errors, message=refused.message,
+        return reading.render_post(post, CommentForm(), errors=refused.errors, message=refused.message,
                            status=refused.status)
     if comment.user_id is None:
         remember_own(comment.id)  # lets this guest edit or delete it for a while

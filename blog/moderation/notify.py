@@ -16,16 +16,20 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from ..extensions import db
 from ..mail import queue_mail
-from ..models import Comment, ModerationEvent, OutboxMessage, Post, Status
+from ..models import Comment, ModerationEvent, OutboxMessage, Post, Status, User
 
 MAIL_KIND = "moderation"
-IDS_HEADER = "X-Blog-Comment-Ids"
+IDS_HEADER = "X-Blog-Comment-Ids"  # the comments the mail lists
+UNLISTED_HEADER = "X-Blog-Comments-Unlisted"  # ... and how many more it counts
 LINK_ACTIONS = {"approve": Status.APPROVED, "spam": Status.SPAM, "trash": Status.TRASH}
 EXCERPT = 80
+# A waiting mail lists the first comment in full and the latest LISTED after it; the rest are
+# counted. Listing them all made each new comment of a busy interval cost more than the last.
+LISTED = 20
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -53,9 +57,10 @@ def waiting_count(author_id: int) -> int:
         Post.author_id == author_id, Comment.status == Status.PENDING)) or 0
 
 
-def notify_author(comment: Comment, post: Post, discussion, now: datetime) -> None:
-    """Queue (or extend) the author's mail about this comment, if the settings ask for one."""
-    author = post.author
+def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime) -> None:
+    """Queue (or extend) the author's mail about this comment, if the settings ask for one.
+    ``post`` may be its head row."""
+    author = db.session.get(User, post.author_id)  # no query when the Post brought its author
     if not author.email or comment.user_id == author.id:
         return
     if comment.status == Status.PENDING:
@@ -70,7 +75,8 @@ def notify_author(comment: Comment, post: Post, discussion, now: datetime) -> No
         .order_by(OutboxMessage.id.desc()).limit(1))
     if waiting is not None:
         ids = [int(i) for i in waiting.headers.get(IDS_HEADER, "").split(",") if i.isdigit()] + [comment.id]
-        _fill(waiting, ids, author.id)
+        unlisted = int(waiting.headers.get(UNLISTED_HEADER) or 0)
+        _fill(waiting, ids, author.id, unlisted)
         return
     interval = timedelta(minutes=int(current_app.config["MODERATION_MAIL_INTERVAL_MINUTES"]))
     last = db.session.scalar(select(func.max(OutboxMessage.next_attempt_at)).where(
@@ -80,7 +86,9 @@ def notify_author(comment: Comment, post: Post, discussion, now: datetime) -> No
     _fill(message, [comment.id], author.id)
 
 
-def _fill(message: OutboxMessage, ids: list[int], author_id: int) -> None:
+def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int = 0) -> None:
+    unlisted += max(0, len(ids) - 1 - LISTED)
+    ids = ids[:1] + ids[1:][-LISTED:]
     comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
     ordered = [comments[i] for i in ids if i in comments]
     reasons = _latest_reasons(ids)
@@ -100,7 +108,8 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int) -> None:
         lines += ["Why it was held:", *(f"  - {r}" for r in reasons[first.id]), ""]
     lines += _links(first, author_id)
     if rest:
-        lines += ["", f"Also since then ({len(rest)} more):"]
+        lines += ["", f"Also since then ({len(rest) + unlisted} more"
+                      + (f"; the latest {len(rest)} here, all on the desk):" if unlisted else "):")]
         for c in rest:
             excerpt = " ".join(c.body_raw.split())
             excerpt = excerpt if len(excerpt) <= EXCERPT else excerpt[:EXCERPT - 1] + "…"
@@ -111,12 +120,13 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int) -> None:
               f"Moderation desk: {url_for('moderation.desk', status='pending', _external=True)}",
               "", "The links above work once and expire in "
               f"{current_app.config['MODERATION_LINK_DAYS']} days; each asks you to confirm."]
-    count = len(ordered)
+    count = len(ordered) + unlisted
     message.subject = (f"[{post.title}] Please moderate: “{first.author_name}”" if count == 1 and held
                        else f"[{post.title}] New comment by “{first.author_name}”" if count == 1
                        else f"{count} new comments to review ({waiting} waiting)")
     message.body_text = "\n".join(lines) + "\n"
-    message.headers = {**(message.headers or {}), IDS_HEADER: ",".join(str(c.id) for c in ordered)}
+    message.headers = {**(message.headers or {}), IDS_HEADER: ",".join(str(c.id) for c in ordered),
+                       UNLISTED_HEADER: str(unlisted)}
 
 
 def _links(comment: Comment, author_id: int) -> list[str]:

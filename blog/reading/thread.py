@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from ..extensions import db
 from ..models import Comment, Post, Status
@@ -66,15 +66,18 @@ def counts_for(post: Post | Any) -> Counts:
     return Counts(approved=post.comment_count, top_level=post.top_level_count)
 
 
+# Built once: the approved top-level comments before a given one (in the thread's order).
+_BEFORE = select(func.count()).where(
+    Comment.post_id == bindparam("post_id"), Comment.parent_id.is_(None), Comment.status == Status.APPROVED,
+    or_(Comment.created_at < bindparam("created_at"),
+        and_(Comment.created_at == bindparam("created_at"), Comment.id < bindparam("root_id"))))
+
+
 def page_of(comment: Comment, per_page: int) -> int:
     """The page (1-based) whose slice of top-level comments holds this comment's thread."""
-    root = db.session.get(Comment, comment.root_id or comment.id)
-    before = db.session.scalar(select(func.count()).where(
-        Comment.post_id == comment.post_id, Comment.parent_id.is_(None),
-        Comment.status == Status.APPROVED,
-        or_(Comment.created_at < root.created_at,
-            and_(Comment.created_at == root.created_at, Comment.id < root.id)),
-    )) or 0
+    root = comment if comment.root_id in (None, comment.id) else db.session.get(Comment, comment.root_id)
+    before = db.session.scalar(_BEFORE, {"post_id": comment.post_id, "created_at": root.created_at,
+                                         "root_id": root.id}) or 0
     return before // per_page + 1
 
 

@@ -133,3 +133,21 @@ def test_published_comment_mails_by_setting(app, post):
 def test_no_mail_when_turned_off(app, post):
     post_comment(app.test_client(), post, comment="Held quietly")
     assert mails(app) == []
+
+
+def test_a_busy_interval_lists_the_latest_and_counts_the_rest(app, world, monkeypatch):
+    """Each held comment rewrites the waiting mail: it lists a bounded number, so the thousandth
+    comment of an interval costs what the tenth did."""
+    from blog.moderation import notify
+
+    monkeypatch.setattr(notify, "LISTED", 2)
+    guest = app.test_client()
+    for i in range(5):
+        post_comment(guest, world.slug, author=f"Newcomer {i}", email=f"n{i}@example.org", comment=f"Words {i}")
+    later = mails(app)[-1]
+    assert later.subject.startswith("6 new comments to review (6 waiting)")
+    body = later.body_text
+    assert "Also since then (5 more; the latest 2 here, all on the desk):" in body
+    assert "Second words" in body and "Words 3" in body and "Words 4" in body
+    assert not any(f"Words {i}" in body for i in range(3))
+    assert "Comments waiting for your approval: 6." in body

@@ -3,6 +3,7 @@ import pytest
 
 from blog.demo_thread import seed_thread
 from blog.extensions import db
+from blog.models import utcnow
 
 PATHS = ("/big/", "/big/?cpage=2", "/api/v1/posts/big/comments",
          "/api/v1/posts/big/comments?per_page=all", "/api/v1/posts/big/count")
@@ -50,8 +51,10 @@ def test_seeded_thread_has_the_benchmark_shape(app, post):
     assert 0.2 < replies / 2000 < 0.35 and deepest == 5 and 290 < length < 320
 
 
-def test_duplicate_check_reads_only_the_authors_comments_on_the_post(app, post):
-    """By post_id alone it read every comment of the post for each new one (SQLite's plan)."""
+def test_author_checks_read_only_the_authors_comments(app, post):
+    """Posting asks one query about the author (duplicate, flood, earlier approval, blocks). By
+    post_id alone the duplicate check read every comment of the post for each new one; no part
+    may scan the comments table (SQLite's plan)."""
     from sqlalchemy import text
 
     from blog.comments.service import _BY_ACCOUNT, _BY_EMAIL
@@ -60,7 +63,11 @@ def test_duplicate_check_reads_only_the_authors_comments_on_the_post(app, post):
         if db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite's query plan")
         for checks, author in ((_BY_EMAIL, {"email": "a@example.org"}), (_BY_ACCOUNT, {"user_id": 1})):
-            statement = checks.duplicate.params(**author, post_id=1, body="x")
-            sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
-            plan = " ".join(str(r[-1]) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
-            assert "post_id=?" in plan and ("author_email=?" in plan or "user_id=?" in plan), plan
+            for statement in (checks.with_flood, checks.without_flood):
+                statement = statement.params(**author, post_id=1, body="x", since=utcnow(), ip="192.0.2.1",
+                                             block_user="1", block_email="a@example.org", block_ip="192.0.2.1")
+                sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+                plan = [str(r[-1]) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
+                assert not any(line.startswith("SCAN comments") for line in plan), plan
+                assert any("post_id=?" in line and ("author_email=?" in line or "user_id=?" in line)
+                           for line in plan), plan
