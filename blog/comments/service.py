@@ -319,7 +319,8 @@ def _insert(values: dict, event: dict) -> Comment:
     if values["post_id"] not in bumped:
         bump(connection, [values["post_id"]], recount=False)
         bumped.add(values["post_id"])
-    count_comments(connection, [values["post_id"]])
+    if values["status"] == Status.APPROVED:  # the counts are of approved comments
+        count_comments(connection, [values["post_id"]])
     comment = Comment(**values, id=comment_id)
     comment.root_id = comment.root_id or comment_id
     make_transient_to_detached(comment)  # as if loaded: no INSERT at the next flush
