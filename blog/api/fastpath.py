@@ -13,11 +13,13 @@ and headers; tests/functional/test_api_fast_path.py compares the two): a GET of
 that the client's copy satisfies (304). It falls through to Flask on anything else: other
 methods, paths or query arguments, a default ``per_page`` (that needs the site settings),
 a session or remember-me cookie (Flask may refresh it), a miss, an empty entry (a page past
-the last: a 404 is Flask's to write), a database error, TRUSTED_HOSTS set.
+the last: a 404 is Flask's to write), a database error, TRUSTED_HOSTS set, a rate limit on
+every route (RATELIMIT_DEFAULT or RATELIMIT_APPLICATION).
 
 Never stale: the post's version is read from the database on every request, as the views
 read it; only rendered bytes are cached, under keys that carry the version (caching.py).
-Rate limits are as before: Flask-Limiter counts POSTs only (ratelimits.py).
+Rate limits are as before: the forms' limits count POSTs only (ratelimits.py), and an
+operator's limit on every route sends every request through Flask, where it is counted.
 """
 from __future__ import annotations
 
@@ -137,6 +139,10 @@ class FastPath:
             return None
         cache = app.extensions.get("thread_cache")
         if cache is None or config.get("TRUSTED_HOSTS"):
+            return None
+        # A limit on every route (Flask-Limiter's RATELIMIT_DEFAULT/APPLICATION) counts GETs too.
+        if config.get("RATELIMIT_ENABLED", True) and (config.get("RATELIMIT_DEFAULT")
+                                                      or config.get("RATELIMIT_APPLICATION")):
             return None
         try:  # WSGI hands the path over as latin-1; Flask decodes it as UTF-8
             slug = match[1].encode("latin-1").decode()

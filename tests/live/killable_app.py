@@ -1,14 +1,16 @@
 """The real app, made to stop inside a comment's transaction so a test can SIGKILL the worker there.
 
-When a flush writes the ModerationEvent of a comment whose text contains
-"KILL-ME" (the comment row is already written, nothing is committed), the
-worker writes its pid to $KILL_MARKER and sleeps.
+When the ModerationEvent of a comment whose text contains "KILL-ME" has been written (the
+comment row is written too, nothing is committed), the worker writes its pid to
+$KILL_MARKER and sleeps. Posting writes both with Core statements (comments/service.py),
+so this listens to the engine, not to a session's flush.
 """
 import os
 import time
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import Insert
 
 from blog import create_app
 from blog.models import Comment, ModerationEvent
@@ -16,11 +18,13 @@ from blog.models import Comment, ModerationEvent
 app = create_app()
 
 
-@event.listens_for(Session, "after_flush")
-def _stop_mid_transaction(session, _context):
-    events = [o for o in session.new if isinstance(o, ModerationEvent)]
-    comments = [session.get(Comment, e.comment_id) for e in events]
-    if any(c is not None and "KILL-ME" in c.body_raw for c in comments):
-        with open(os.environ["KILL_MARKER"], "w") as f:
-            f.write(str(os.getpid()))
-        time.sleep(120)
+@event.listens_for(Engine, "after_execute")
+def _stop_mid_transaction(conn, clause, multiparams, params, _options, _result):
+    if not (isinstance(clause, Insert) and clause.table is ModerationEvent.__table__):
+        return
+    for row in multiparams or [params]:
+        body = conn.execute(select(Comment.body_raw).where(Comment.id == row["comment_id"])).scalar()
+        if body is not None and "KILL-ME" in body:
+            with open(os.environ["KILL_MARKER"], "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(120)
