@@ -40,6 +40,6 @@ def create(slug: str):
     elif comment.status != Status.APPROVED:
         # Spam or trash: nothing to show, and nothing to tell a spammer.
         return redirect(url_for("reading.post", slug=post.slug, _anchor="comments"), code=303)
-    page = page_of(comment, discussion_for(post).per_page)
+    page = page_of(comment, discussion_for(post).per_page, top_level=post.top_level_count)
     return redirect(url_for("reading.post", slug=post.slug, cpage=page if page > 1 else None,
                             _anchor=f"comment-{comment.id}"), code=303)

@@ -60,13 +60,15 @@ def waiting_count(author_id: int) -> int:
 def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime) -> None:
     """Queue (or extend) the author's mail about this comment, if the settings ask for one.
     ``post`` may be its head row."""
-    author = db.session.get(User, post.author_id)  # no query when the Post brought its author
-    if not author.email or comment.user_id == author.id:
+    if comment.user_id is not None and comment.user_id == post.author_id:
         return
     if comment.status == Status.PENDING:
         if not discussion.notify_held:
             return
     elif comment.status != Status.APPROVED or not discussion.notify_published:
+        return
+    author = db.session.get(User, post.author_id)  # no query when the Post brought its author
+    if not author.email:
         return
     db.session.flush()
     waiting = db.session.scalar(

@@ -73,8 +73,14 @@ _BEFORE = select(func.count()).where(
         and_(Comment.created_at == bindparam("created_at"), Comment.id < bindparam("root_id"))))
 
 
-def page_of(comment: Comment, per_page: int) -> int:
-    """The page (1-based) whose slice of top-level comments holds this comment's thread."""
+def page_of(comment: Comment, per_page: int, top_level: int | None = None) -> int:
+    """The page (1-based) whose slice of top-level comments holds this comment's thread.
+
+    ``top_level``: the post's approved top-level comments as its row counted them
+    (``Post.top_level_count``); fewer than a page of them means page 1, without a query.
+    """
+    if top_level is not None and top_level < per_page:
+        return 1
     root = comment if comment.root_id in (None, comment.id) else db.session.get(Comment, comment.root_id)
     before = db.session.scalar(_BEFORE, {"post_id": comment.post_id, "created_at": root.created_at,
                                          "root_id": root.id}) or 0
