@@ -9,14 +9,15 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import Row, Select, bindparam, exists, func, literal, or_, select
+from sqlalchemy import Row, Select, bindparam, exists, literal, or_, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..avatars import avatar_key
 from ..caching import BUMPED, bump, count_comments
 from ..extensions import db
-from ..models import Block, BlockKind, Comment, Identity, ModerationEvent, Post, Status, User
+from ..models import Comment, Identity, ModerationEvent, Post, Status, User
 from ..moderation.audit import record_status
+from ..moderation.blocks import MATCHES, block_params, first_block
 from ..moderation.notify import notify_author
 from ..moderation.rules import Facts, closed_by_age, decide
 from ..moderation.settings import discussion_for
@@ -178,26 +179,13 @@ class _AuthorChecks:
             exists().where(Comment.post_id == bindparam("post_id"), same_author, Comment.status != Status.TRASH,
                            Comment.body_raw == bindparam("body")).label("duplicate"),
             exists().where(same_author, Comment.status == Status.APPROVED).label("approved"),
-            # A value that is None matches nothing (``value = NULL`` is never true).
-            *(exists().where(Block.kind == kind, Block.value == bindparam(f"block_{kind.value}")).label(kind.value)
-              for kind in BLOCK_ORDER),
+            *MATCHES,
         ]
         flood = exists().where(Comment.created_at >= bindparam("since"),
                                or_(same_author, Comment.ip == bindparam("ip"))).label("flood")
         return cls(with_flood=select(*facts, flood), without_flood=select(*facts, literal(False).label("flood")))
 
-    def run(self, author: dict, *, post_id: int, body: str, since: datetime | None, ip: str | None,
-            email: str | None, user_id: int | None):
-        blocks = {"block_user": str(user_id) if user_id else None, "block_email": (email or "").lower() or None,
-                  "block_ip": ip or None}
-        if since is None:
-            return db.session.execute(self.without_flood, {**author, **blocks, "post_id": post_id,
-                                                           "body": body}).one()
-        return db.session.execute(self.with_flood, {**author, **blocks, "post_id": post_id, "body": body,
-                                                    "since": since, "ip": ip}).one()
 
-
-BLOCK_ORDER = (BlockKind.USER, BlockKind.EMAIL, BlockKind.IP)  # which block names the reason
 _BY_ACCOUNT = _AuthorChecks.by(Comment.user_id == bindparam("user_id"))
 _BY_EMAIL = _AuthorChecks.by(Comment.author_email == bindparam("email"))
 # The writes of a new comment, built once: Core statements, no unit of work.
@@ -252,11 +240,14 @@ def submit_comment(post: Post | Row, data: Mapping[str, str], who: Submission,
         raise CommentRefused(422, "Your comment could not be posted. Please check the fields marked below.", errors)
 
     user_id = who.user.id if is_signed_in(who.user) else None
-    checks = _BY_ACCOUNT if user_id else _BY_EMAIL
-    flood = not moderator and discussion.flood_seconds > 0
-    facts = checks.run({"user_id": user_id} if user_id else {"email": values["email"]},
-                       post_id=post.id, body=values["comment"], ip=who.ip, email=values["email"], user_id=user_id,
-                       since=now - timedelta(seconds=discussion.flood_seconds) if flood else None)
+    checks, author = (_BY_ACCOUNT, {"user_id": user_id}) if user_id else (_BY_EMAIL, {"email": values["email"]})
+    params = {**author, **block_params(user_id, values["email"], who.ip), "post_id": post.id,
+              "body": values["comment"], "ip": who.ip}
+    if not moderator and discussion.flood_seconds > 0:
+        since = now - timedelta(seconds=discussion.flood_seconds)
+        facts = db.session.execute(checks.with_flood, {**params, "since": since}).one()
+    else:
+        facts = db.session.execute(checks.without_flood, params).one()
     if facts.duplicate:
         raise CommentRefused(409, DUPLICATE_MESSAGE, {"comment": DUPLICATE_MESSAGE})
     if facts.flood:
@@ -273,7 +264,7 @@ def submit_comment(post: Post | Row, data: Mapping[str, str], who: Submission,
         has_approved_comment=bool(facts.approved),
         # An account is proof of who wrote the earlier comment; a typed name and email are not.
         identity_proven=user_id is not None,
-        blocked=next((kind.value for kind in BLOCK_ORDER if getattr(facts, kind.value)), ""),
+        blocked=first_block(facts),
         honeypot=who.honeypot, form_age=who.form_age,
     ), discussion.rules)
 
@@ -342,7 +333,3 @@ def _commit_keeping_what_was_written(post: Post) -> None:
     if isinstance(post, Post):  # a head row is a snapshot, and nothing reads it again
         session.expire(post, ["comments_version", "comments_changed_at", "comment_count", "top_level_count"])
 
-
-def count_approved(post_id: int) -> int:
-    return db.session.scalar(select(func.count()).where(
-        Comment.post_id == post_id, Comment.status == Status.APPROVED)) or 0
