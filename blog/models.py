@@ -1,12 +1,13 @@
 """Domain models. Models never commit: services own the unit of work."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -91,10 +92,13 @@ class Comment(db.Model):
         Index("ix_comments_counted", "post_id", "status", "deleted_at"),
         # Flood checks look back a few seconds per address.
         Index("ix_comments_ip_created", "ip", "created_at"),
-        # An author's comments, and (the duplicate check) their comments on one post: by
-        # post_id alone the check read every comment of the post.
-        Index("ix_comments_author_email_post", "author_email", "post_id"),
-        Index("ix_comments_user_post", "user_id", "post_id"),
+        # An author's comments, and whether one was approved (posting asks each time): by the
+        # author alone that read all of their comments.
+        Index("ix_comments_author_email_status", "author_email", "status"),
+        Index("ix_comments_user_status", "user_id", "status"),
+        # The duplicate check finds the same text on the post from its digest: by author and
+        # post it read every comment the author had written there.
+        Index("ix_comments_post_digest", "post_id", "body_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,6 +113,9 @@ class Comment(db.Model):
     author_url: Mapped[str | None] = mapped_column(String(200))
     avatar_key: Mapped[str] = mapped_column(String(32), default="", index=True)  # GRAVATAR looks emails up by it
     body_raw: Mapped[str] = mapped_column(Text)
+    # Kept with body_raw (see _keep_digest): the insert's default, then every ORM change.
+    body_digest: Mapped[str | None] = mapped_column(
+        String(16), default=lambda context: digest_of(context.get_current_parameters()["body_raw"]))
     body_html: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=Status.PENDING)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -126,6 +133,16 @@ class Comment(db.Model):
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} {self.status}>"
+
+
+def digest_of(text: str) -> str:
+    """A short digest of a comment's text, for finding the same text (the text is compared too)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@event.listens_for(Comment.body_raw, "set")
+def _keep_digest(target: Comment, value: str, oldvalue, initiator) -> None:
+    target.body_digest = digest_of(value)
 
 
 class ModerationEvent(db.Model):

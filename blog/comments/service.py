@@ -15,7 +15,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from ..avatars import avatar_key
 from ..caching import BUMPED, bump, count_comments
 from ..extensions import db
-from ..models import Comment, Identity, ModerationEvent, Post, Status, User
+from ..models import Comment, Identity, ModerationEvent, Post, Status, User, digest_of
 from ..moderation.audit import record_status
 from ..moderation.blocks import MATCHES, block_params, first_block
 from ..moderation.notify import notify_author
@@ -176,7 +176,8 @@ class _AuthorChecks:
     @classmethod
     def by(cls, same_author) -> _AuthorChecks:
         facts = [
-            exists().where(Comment.post_id == bindparam("post_id"), same_author, Comment.status != Status.TRASH,
+            exists().where(Comment.post_id == bindparam("post_id"), Comment.body_digest == bindparam("digest"),
+                           same_author, Comment.status != Status.TRASH,
                            Comment.body_raw == bindparam("body")).label("duplicate"),
             exists().where(same_author, Comment.status == Status.APPROVED).label("approved"),
             *MATCHES,
@@ -242,7 +243,7 @@ def submit_comment(post: Post | Row, data: Mapping[str, str], who: Submission,
     user_id = who.user.id if is_signed_in(who.user) else None
     checks, author = (_BY_ACCOUNT, {"user_id": user_id}) if user_id else (_BY_EMAIL, {"email": values["email"]})
     params = {**author, **block_params(user_id, values["email"], who.ip), "post_id": post.id,
-              "body": values["comment"], "ip": who.ip}
+              "body": values["comment"], "digest": digest_of(values["comment"]), "ip": who.ip}
     if not moderator and discussion.flood_seconds > 0:
         since = now - timedelta(seconds=discussion.flood_seconds)
         facts = db.session.execute(checks.with_flood, {**params, "since": since}).one()
@@ -273,7 +274,7 @@ def submit_comment(post: Post | Row, data: Mapping[str, str], who: Submission,
         root_id=parent.root_id if parent else None, depth=depth, user_id=user_id,
         author_name=values["author"], author_email=values["email"], author_url=values["url"],
         avatar_key=avatar_key(values["email"], values["author"]),
-        body_raw=values["comment"], body_html=body_html, status=decision.status,
+        body_raw=values["comment"], body_digest=params["digest"], body_html=body_html, status=decision.status,
         created_at=now, edited_at=None, ip=who.ip, user_agent=(who.user_agent or "")[:255] or None,
         identity_id=identity.id if identity else None, edited_by_id=None, deleted_at=None,
     ), dict(actor_id=user_id if moderator else None, rule=decision.rule, action="submit",

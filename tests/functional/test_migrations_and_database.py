@@ -71,6 +71,32 @@ def test_each_migration_steps_down_and_up_again(scratch_url):
         db.engine.dispose()
 
 
+def test_the_digest_migration_fills_in_earlier_comments(scratch_url):
+    """0011 gives every stored comment the digest posting's duplicate check looks up."""
+    from blog.models import digest_of
+
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url})
+    init_migrations(app)
+    texts = ["Older words", "Ünïcode — and\nlines", ""]
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0010")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (display_name, role, created_at) "
+                              "VALUES ('Author', 'author', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO posts (slug, title, body, author_id, comments_open, settings, "
+                              "comments_version, comment_count, top_level_count) "
+                              "VALUES ('p', 'P', '', (SELECT id FROM users), true, '{}', 0, 0, 0)"))
+            for body in texts:
+                conn.execute(text("INSERT INTO comments (post_id, depth, author_name, avatar_key, body_raw, "
+                                  "body_html, status, created_at) VALUES ((SELECT id FROM posts), 1, 'A', '', "
+                                  ":body, '', 'approved', CURRENT_TIMESTAMP)"), {"body": body})
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            stored = conn.execute(text("SELECT body_raw, body_digest FROM comments ORDER BY id")).all()
+        db.engine.dispose()
+    assert [(body, digest_of(body)) for body in texts] == [tuple(row) for row in stored]
+
+
 def sqlite_only(app):
     with app.app_context():
         if db.engine.dialect.name != "sqlite":

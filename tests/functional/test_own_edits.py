@@ -112,3 +112,12 @@ def test_empty_edit_keeps_the_form(app, client, post):
 
 def test_edit_link_for_unknown_comment_is_404(client, post):
     assert client.get("/comments/999/edit").status_code == 404
+
+
+@pytest.mark.parametrize("config_overrides", [TRUSTING], indirect=True)
+def test_the_duplicate_check_knows_the_edited_text(app, client, post):
+    """The check finds the same text by a digest kept with it: an edit moves the digest along."""
+    post_comment(client, post, comment="First words")
+    assert edit(client, newest(app).id, "Second words").status_code == 303
+    assert post_comment(client, post, comment="Second words").status_code == 409
+    assert post_comment(client, post, comment="First words").status_code == 303
