@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(moderation_bp)
 
-    from .api import fastpath
+    from . import fastpath
 
     fastpath.init_app(app)
 

@@ -70,7 +70,7 @@ def trust_proxies(app: Flask) -> None:
 
 
 def fixed_headers(app: Flask, secure: bool) -> list[tuple[str, str]]:
-    """Every response's headers after the CSP (also sent by the API's fast path, api/fastpath.py)."""
+    """Every response's headers after the CSP (also sent by the API's fast path, fastpath.py)."""
     headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
                ("X-Frame-Options", "DENY")]
     # Served over TLS, or behind a TLS proxy by the operator's word (PREFERRED_URL_SCHEME).

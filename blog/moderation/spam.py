@@ -10,8 +10,12 @@ HONEYPOT_FIELD = "comment_hp"
 STAMP_FIELD = "comment_ts"
 
 
+def stamp_signer(secret_key: str | bytes) -> TimestampSigner:
+    return TimestampSigner(secret_key, salt="comment-form-served")
+
+
 def _signer() -> TimestampSigner:
-    return TimestampSigner(current_app.config["SECRET_KEY"], salt="comment-form-served")
+    return stamp_signer(current_app.config["SECRET_KEY"])
 
 
 def form_stamp() -> str:

@@ -100,8 +100,7 @@ def render_post(post: Post | Row, form: CommentForm | None = None, errors: dict 
     closed = closed_by_age(post.published_at, now, discussion.close_after_days)
 
     def page_etag() -> str:
-        return etag_for("page", post_key(post), request.query_string.decode(), session.get("csrf_token"),
-                        closed, discussion.sign_in_required)
+        return shared_page_etag(post, request.query_string.decode(), session.get("csrf_token"), closed, discussion)
 
     if conditional and session.get("csrf_token"):
         unchanged = not_modified(page_etag(), last_modified(post))
@@ -143,10 +142,22 @@ def private_revalidated(response: Response, etag: str, post: Post | Row) -> Resp
     return validate(response, etag, last_modified(post))
 
 
-def slot(name: str) -> str:
+def slot(name: str, key: str | bytes | None = None) -> str:
     """A stand-in, unguessable without the secret key, for a per-reader value in a shared page."""
-    key = current_app.config["SECRET_KEY"]
+    key = key if key is not None else current_app.config["SECRET_KEY"]
     return "slot" + hmac.new(key.encode() if isinstance(key, str) else key, name.encode(), "sha256").hexdigest()[:32]
+
+
+# The shared page's cache key and a reader's ETag for it: the fast path (fastpath.py) makes both too.
+def shared_page_key(post: Post | Row, host_url: str, page: int, closed: bool, discussion, token_slot: str) -> str:
+    # The slot is in the key too: a page cached under another secret key has other stand-ins.
+    return post_key(post, "page", host_url, page, closed, discussion.sign_in_required, discussion.per_page,
+                    discussion.thread_depth, token_slot)
+
+
+def shared_page_etag(post: Post | Row, query_string: str, csrf_token: str | None, closed: bool, discussion) -> str:
+    """Tied to the reader's session CSRF token: the page carries it."""
+    return etag_for("page", post_key(post), query_string, csrf_token, closed, discussion.sign_in_required)
 
 
 def shared_page(post: Post | Row, discussion, closed: bool, now: datetime) -> bytes:
@@ -169,9 +180,7 @@ def shared_page(post: Post | Row, discussion, closed: bool, now: datetime) -> by
             csrf_token=lambda: token_slot, comment_form_stamp=lambda: stamp_slot,
         ).encode()
 
-    # The slot is in the key too: a page cached under another secret key has other stand-ins.
-    body = cached(post_key(post, "page", request.host_url, page, closed, discussion.sign_in_required,
-                           discussion.per_page, discussion.thread_depth, token_slot), render)
+    body = cached(shared_page_key(post, request.host_url, page, closed, discussion, token_slot), render)
     return (body.replace(token_slot.encode(), generate_csrf().encode())
             .replace(stamp_slot.encode(), form_stamp().encode()))
 
