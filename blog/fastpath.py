@@ -34,11 +34,12 @@ import hashlib
 import os
 import re
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import dump_cookie, http_date, parse_date, parse_etags, quote_etag
@@ -147,15 +148,39 @@ def page_args(query: str) -> tuple[int, int] | None:
     return int(page), int(per_page)
 
 
-class Signing(NamedTuple):
-    """What a first visit's session, CSRF token and form stamp are signed with, as Flask,
-    Flask-WTF and moderation.spam sign them (made once per secret key)."""
+class KeyOnce(TimestampSigner):
+    """itsdangerous derives its key again for every signature; a first visit takes three."""
 
-    session: URLSafeTimedSerializer
-    csrf: URLSafeTimedSerializer
-    stamp: Any
-    token_slot: bytes
-    stamp_slot: bytes
+    @cached_property
+    def key(self) -> bytes:
+        return super().derive_key()
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        return self.key if secret_key is None else super().derive_key(secret_key)
+
+
+def signer_of(serializer: URLSafeTimedSerializer) -> KeyOnce:
+    return KeyOnce(serializer.secret_keys, salt=serializer.salt, **serializer.signer_kwargs)
+
+
+class Signing:
+    """A first visit's session, CSRF token and form stamp, signed as Flask, Flask-WTF and
+    moderation.spam sign them (their serializers' payloads, signed by KeyOnce)."""
+
+    def __init__(self, app: Flask, secret: str | bytes, csrf_secret: str | bytes):
+        self.session = app.session_interface.get_signing_serializer(app)
+        self.csrf = URLSafeTimedSerializer(csrf_secret, salt="wtf-csrf-token")
+        self.session_signer, self.csrf_signer = signer_of(self.session), signer_of(self.csrf)
+        self.stamp_signer = stamp_signer(secret, KeyOnce)
+        self.field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        self.token_slot, self.stamp_slot = slot("csrf_token", secret).encode(), slot("comment_ts", secret).encode()
+        self.slots = re.compile(b"(" + self.token_slot + b"|" + self.stamp_slot + b")")
+
+    def first_visit(self) -> tuple[str, str, bytes, bytes]:
+        """(raw CSRF token, session cookie value, signed CSRF token, form stamp) for a new reader."""
+        raw = hashlib.sha1(os.urandom(64)).hexdigest()  # as Flask-WTF's generate_csrf makes it
+        cookie = self.session_signer.sign(self.session.dump_payload({self.field: raw})).decode()
+        return raw, cookie, self.csrf_signer.sign(self.csrf.dump_payload(raw)), self.stamp_signer.sign("comment-form")
 
 
 class FastPath:
@@ -169,6 +194,11 @@ class FastPath:
         self.routes = flask_app.url_map.bind("localhost")
         self.reads: Reads | None = None
         self.signings: dict[tuple, Signing] = {}
+        # Small memos, emptied when full: a path's route, a host's URL, a cached page cut at its
+        # slots (under a key that carries the thread's version, so never stale).
+        self.route_of: dict[str, tuple[str, dict] | None] = {}
+        self.host_url_of: dict[tuple, str] = {}
+        self.pieces_of: dict[str, list[bytes]] = {}
 
     def __call__(self, environ, start_response):
         answer = self.answer(environ)
@@ -207,13 +237,14 @@ class FastPath:
                 self.reads = Reads(db.engine)
         if api is not None:
             return self.json(environ, cache, api[1], api[2])
-        try:
-            endpoint, args = self.routes.match(path, method="GET")
-        except Exception:  # not found, a redirect, another method: Flask's to answer
-            return None
-        if endpoint != "reading.post":
-            return None
-        return self.page(environ, cache, args["slug"])
+        if path not in self.route_of:
+            try:
+                endpoint, args = self.routes.match(path, method="GET")
+            except Exception:  # not found, a redirect, another method: Flask's to answer
+                endpoint, args = None, {}
+            remember(self.route_of, path, args["slug"] if endpoint == "reading.post" else None, 4096)
+        slug = self.route_of[path]
+        return None if slug is None else self.page(environ, cache, slug)
 
     def tail(self, environ) -> list[tuple[str, str]]:
         """What security.py's after_request hook adds."""
@@ -274,17 +305,26 @@ class FastPath:
         signing = self.signing()
         if signing is None:
             return None
-        host_url = app.request_class(environ).host_url
-        body = cache.get(shared_page_key(head, host_url, int(match[1]) if match else 1, closed, discussion,
-                                         signing.token_slot.decode()))
-        if not body:
-            return None
-        raw = hashlib.sha1(os.urandom(64)).hexdigest()  # as Flask-WTF's generate_csrf makes it
-        body = body.replace(signing.token_slot, signing.csrf.dumps(raw).encode()).replace(
-            signing.stamp_slot, signing.stamp.sign("comment-form"))
+        where = tuple(environ.get(name) for name in ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
+                                                      "SCRIPT_NAME"))
+        if where not in self.host_url_of:
+            remember(self.host_url_of, where, app.request_class(environ).host_url, 256)
+        key = shared_page_key(head, self.host_url_of[where], int(match[1]) if match else 1, closed, discussion,
+                              signing.token_slot.decode())
+        pieces = self.pieces_of.get(key)
+        if pieces is None:
+            body = cache.get(key)
+            if not body:
+                return None
+            pieces = remember(self.pieces_of, key, signing.slots.split(body), 32)
+        raw, cookie_value, token, stamp = signing.first_visit()
+        filled = pieces.copy()
+        for i in range(1, len(filled), 2):  # the slots are at the odd places
+            filled[i] = token if filled[i] == signing.token_slot else stamp
+        body = b"".join(filled)
         session = app.session_interface
         cookie = dump_cookie(
-            session.get_cookie_name(app), signing.session.dumps({config.get("WTF_CSRF_FIELD_NAME", "csrf_token"): raw}),
+            session.get_cookie_name(app), cookie_value,
             path=session.get_cookie_path(app), domain=session.get_cookie_domain(app),
             secure=session.get_cookie_secure(app), httponly=session.get_cookie_httponly(app),
             samesite=session.get_cookie_samesite(app), partitioned=session.get_cookie_partitioned(app),
@@ -306,11 +346,16 @@ class FastPath:
         signing = self.signings.get((secret, csrf_secret))
         if signing is None:
             with app.app_context():
-                signing = Signing(app.session_interface.get_signing_serializer(app),
-                                  URLSafeTimedSerializer(csrf_secret, salt="wtf-csrf-token"), stamp_signer(secret),
-                                  slot("csrf_token", secret).encode(), slot("comment_ts", secret).encode())
+                signing = Signing(app, secret, csrf_secret)
             self.signings[(secret, csrf_secret)] = signing
         return signing
+
+
+def remember(memo: dict, key, value, most: int):
+    if len(memo) >= most:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def init_app(app: Flask) -> None:

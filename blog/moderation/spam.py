@@ -10,8 +10,8 @@ HONEYPOT_FIELD = "comment_hp"
 STAMP_FIELD = "comment_ts"
 
 
-def stamp_signer(secret_key: str | bytes) -> TimestampSigner:
-    return TimestampSigner(secret_key, salt="comment-form-served")
+def stamp_signer(secret_key: str | bytes, signer: type[TimestampSigner] = TimestampSigner) -> TimestampSigner:
+    return signer(secret_key, salt="comment-form-served")
 
 
 def _signer() -> TimestampSigner:
