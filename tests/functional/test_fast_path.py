@@ -155,6 +155,28 @@ def test_a_signed_in_reader_is_answered_by_flask(app, client, post, make_user, f
     assert client.get(THREAD.format(post)).get_json()["count"] == 2 and len(flask_calls) == calls + 1
 
 
+def test_a_lost_connection_sends_one_request_to_flask_then_is_replaced(app, client, post, flask_calls):
+    """The fast path keeps a connection of its own per thread: when the server drops it, that
+    request is Flask's (through the pool, which tests its connections) and the next connects again."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL ends a connection on request")
+    add_comments(app, post, 2)
+    url = THREAD.format(post)
+    client.get(url)
+    assert client.get(url).status_code == 200 and len(flask_calls) == 1
+    fast = app.wsgi_app.app if isinstance(app.wsgi_app, ProxyFix) else app.wsgi_app
+    pid = fast.reads.local.connection.dbapi_connection.info.backend_pid
+    with app.app_context():
+        assert db.session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        db.session.commit()
+    assert client.get(url).get_json()["count"] == 2 and len(flask_calls) == 2
+    assert client.get(url).get_json()["count"] == 2 and len(flask_calls) == 2
+    assert fast.reads.local.connection.dbapi_connection.info.backend_pid != pid
+
+
 @pytest.mark.parametrize("config_overrides", [{"PAGE_CACHE": False}], indirect=True)
 def test_no_fast_path_without_a_cache(app, client, post):
     assert not isinstance(app.wsgi_app, FastPath)
