@@ -83,11 +83,52 @@ def server(cmd: list[str], env: dict, ready_url: str, log_path: Path, cwd: Path 
             proc.wait()
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def workers_of(master_pid: int) -> list[str]:
+    return Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+
+
+def postgres_pids() -> list[str]:
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "postgres":
+                pids.append(pid)
+        except OSError:
+            pass
+    return pids
+
+
+def measured_posting(port: int, seconds: float, prepare, send, master_pid: int, db_name: str) -> dict:
+    """Comments/s, and the CPU each comment took in the workers and in the database server
+    (PostgreSQL's processes; SQLite's work is in the workers)."""
+    workers = workers_of(master_pid)
+    server = postgres_pids() if db_name == "postgresql" else []
+    before = cpu_seconds(workers), cpu_seconds(server)
+    started = time.monotonic()
+    accepted = post_load(port, seconds, prepare, send)
+    elapsed = time.monotonic() - started
+    after = cpu_seconds(workers), cpu_seconds(server)
+    per = (lambda i: round((after[i] - before[i]) * 1000 / accepted, 2) if accepted else None)
+    return {"per_s": round(accepted / elapsed, 1), "accepted": accepted, "worker_cpu_ms": per(0),
+            "db_cpu_ms": per(1) if server else None}
+
+
 def worker_peak_rss_mb(master_pid: int) -> list[float]:
     """Peak resident memory (VmHWM) of each child of a gunicorn master."""
     peaks = []
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    for pid in children:
+    for pid in workers_of(master_pid):
         status = Path(f"/proc/{pid}/status").read_text()
         match = re.search(r"VmHWM:\s+(\d+) kB", status)
         if match:
@@ -317,14 +358,12 @@ def bench_ours(args, work: Path, db_name: str, db_url: str, results: dict, copie
                     flask(env, "demo", "thread", "--slug", slug, "--comments", "0")
                     ours_prepare.path = f"/{slug}/"
                     ours_send.run = slug
-                    started = time.monotonic()
-                    accepted = post_load(port, args.seconds, ours_prepare, ours_send)
-                    elapsed = time.monotonic() - started
+                    point = measured_posting(port, args.seconds, ours_prepare, ours_send, proc.pid, db_name)
                     stored = count_comments(db_url, slug)
-                    posting.append({"per_s": round(accepted / elapsed, 1), "accepted": accepted,
-                                    "stored": stored, "exact": accepted == stored})
-                    log(f"[{db_name}] posting: {accepted / elapsed:.1f} comments/s, {accepted} accepted, "
-                        f"{stored} stored")
+                    posting.append(point | {"stored": stored, "exact": point["accepted"] == stored})
+                    log(f"[{db_name}] posting: {point['per_s']} comments/s, {point['accepted']} accepted, "
+                        f"{stored} stored; CPU a comment: workers {point['worker_cpu_ms']} ms, "
+                        f"database server {point['db_cpu_ms']} ms")
                 results["ours"][db_name]["posting"] = max(posting, key=lambda p: p["per_s"]) | {
                     "all_per_s": [p["per_s"] for p in posting], "exact": all(p["exact"] for p in posting)}
             rss = worker_peak_rss_mb(proc.pid)
@@ -422,15 +461,14 @@ enabled = false
             isso_send.uri = f"/bench-post-{rep}/"
             isso_send.run = f"isso-{rep}"
             isso_post(port, isso_send.uri, {"text": "Opening the thread", "title": "Posting benchmark"})
-            started = time.monotonic()
-            accepted = post_load(port, args.seconds, lambda port, i: {}, isso_send)
-            elapsed = time.monotonic() - started
+            point = measured_posting(port, args.seconds, lambda port, i: {}, isso_send, proc.pid, "sqlite")
+            accepted = point["accepted"]
             with sqlite3.connect(db) as conn:
                 stored = conn.execute("SELECT count(*) FROM comments JOIN threads ON threads.id = comments.tid "
                                       "WHERE threads.uri = ?", (isso_send.uri,)).fetchone()[0] - 1
-            posting.append({"per_s": round(accepted / elapsed, 1), "accepted": accepted, "stored": stored,
-                            "exact": accepted == stored})
-            log(f"[isso] posting: {accepted / elapsed:.1f} comments/s, {accepted} accepted, {stored} stored")
+            posting.append(point | {"stored": stored, "exact": accepted == stored})
+            log(f"[isso] posting: {point['per_s']} comments/s, {accepted} accepted, {stored} stored; "
+                f"CPU a comment: workers {point['worker_cpu_ms']} ms")
         results["isso"]["posting"] = max(posting, key=lambda p: p["per_s"]) | {
             "all_per_s": [p["per_s"] for p in posting]}
         for n in args.sizes:
@@ -568,17 +606,19 @@ def report(results: dict) -> str:
             lines.append(f"| bare WSGI under gunicorn (same bytes) | – | {n} | {what} | {p['bytes']:,} | "
                          f"{p['rps']:,.0f} | {p['p50_ms']} | {p['p99_ms']} | | {ratio(p['rps'], ceiling)} |")
     lines.append("")
-    lines.append("| posting | comments/s | accepted = stored | × Isso |")
-    lines.append("|---|---|---|---|")
+    lines.append("| posting | comments/s | accepted = stored | × Isso | CPU a comment: workers, DB server (ms) |")
+    lines.append("|---|---|---|---|---|")
     isso_post = isso.get("posting", {}).get("per_s")
     for db_name, modes in results["ours"].items():
         p = modes.get("posting")
         if p:
             lines.append(f"| ours, {db_name} | {p['per_s']} (all: {p['all_per_s']}) | {p['exact']} "
-                         f"({p['accepted']}/{p['stored']}) | {ratio(p['per_s'], isso_post)} |")
+                         f"({p['accepted']}/{p['stored']}) | {ratio(p['per_s'], isso_post)} | "
+                         f"{p.get('worker_cpu_ms')}, {p.get('db_cpu_ms') or '–'} |")
     if isso.get("posting"):
         p = isso["posting"]
-        lines.append(f"| Isso, SQLite | {p['per_s']} (all: {p['all_per_s']}) | {p['exact']} | 1× |")
+        lines.append(f"| Isso, SQLite | {p['per_s']} (all: {p['all_per_s']}) | {p['exact']} | 1× | "
+                     f"{p.get('worker_cpu_ms')}, – |")
     lines.append("")
     lines.append("| peak RSS per worker (MB) | |")
     lines.append("|---|---|")
