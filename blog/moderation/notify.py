@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 
 from ..extensions import db
 from ..mail import queue_mail
@@ -30,14 +30,19 @@ EXCERPT = 80
 # A waiting mail lists the first comment in full and the latest LISTED after it; the rest are
 # counted. Listing them all made each new comment of a busy interval cost more than the last.
 LISTED = 20
+_LAST_SECTION = "Comments waiting for your approval:"
+# What the mail says of each comment it lists, as rows: the post's title comes along.
+_LISTED_COMMENTS = (select(Comment.id, Comment.status, Comment.author_name, Comment.author_email, Comment.ip,
+                           Comment.author_url, Comment.body_raw, Post.title)
+                    .join(Post, Post.id == Comment.post_id).where(Comment.id.in_(bindparam("ids", expanding=True))))
 
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="moderation-mail-action")
 
 
-def action_token(comment: Comment, action: str, user_id: int) -> str:
-    return _serializer().dumps({"c": comment.id, "a": action, "u": user_id, "n": secrets.token_hex(16)})
+def action_token(comment_id: int, action: str, user_id: int) -> str:
+    return _serializer().dumps({"c": comment_id, "a": action, "u": user_id, "n": secrets.token_hex(16)})
 
 
 def read_action_token(token: str) -> dict:
@@ -76,9 +81,9 @@ def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime)
                                     OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > now)
         .order_by(OutboxMessage.id.desc()).limit(1))
     if waiting is not None:
-        ids = [int(i) for i in waiting.headers.get(IDS_HEADER, "").split(",") if i.isdigit()] + [comment.id]
+        listed = [int(i) for i in waiting.headers.get(IDS_HEADER, "").split(",") if i.isdigit()]
         unlisted = int(waiting.headers.get(UNLISTED_HEADER) or 0)
-        _fill(waiting, ids, author.id, unlisted)
+        _fill(waiting, listed + [comment.id], author.id, unlisted, _written_links(waiting.body_text, listed))
         return
     interval = timedelta(minutes=int(current_app.config["MODERATION_MAIL_INTERVAL_MINUTES"]))
     last = db.session.scalar(select(func.max(OutboxMessage.next_attempt_at)).where(
@@ -88,18 +93,22 @@ def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime)
     _fill(message, [comment.id], author.id)
 
 
-def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int = 0) -> None:
+def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int = 0,
+          written: dict[tuple[int, str], str] | None = None) -> None:
+    """Write the mail about ``ids``, reusing the action links ``written`` in it before: signing
+    three links for each of the twenty listed comments, again for every comment that joined a
+    busy interval, was most of the cost of posting one."""
+    written = written or {}
     unlisted += max(0, len(ids) - 1 - LISTED)
     ids = ids[:1] + ids[1:][-LISTED:]
-    comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
+    comments = {c.id: c for c in db.session.execute(_LISTED_COMMENTS, {"ids": ids})}
     ordered = [comments[i] for i in ids if i in comments]
     reasons = _latest_reasons(ids)
     first, rest = ordered[0], ordered[1:]
     waiting = waiting_count(author_id)
     held = first.status == Status.PENDING
-    post = first.post
     lines = [
-        f"A new comment on “{post.title}” is {'waiting for your approval' if held else 'published'}.",
+        f"A new comment on “{first.title}” is {'waiting for your approval' if held else 'published'}.",
         "",
         f"Author: {first.author_name} ({first.author_email or 'no email'}, IP {first.ip or 'unknown'})",
     ]
@@ -108,7 +117,7 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int 
     lines += ["Comment:", *(f"  {line}" for line in first.body_raw.splitlines()), ""]
     if reasons.get(first.id):
         lines += ["Why it was held:", *(f"  - {r}" for r in reasons[first.id]), ""]
-    lines += _links(first, author_id)
+    lines += _links(first, author_id, written)
     if rest:
         lines += ["", f"Also since then ({len(rest) + unlisted} more"
                       + (f"; the latest {len(rest)} here, all on the desk):" if unlisted else "):")]
@@ -116,26 +125,51 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int 
             excerpt = " ".join(c.body_raw.split())
             excerpt = excerpt if len(excerpt) <= EXCERPT else excerpt[:EXCERPT - 1] + "…"
             why = "; ".join(reasons.get(c.id, [])) or c.status
-            lines += ["", f"* {c.author_name} on “{c.post.title}”: {excerpt}", f"  ({why})",
-                      *(f"  {link}" for link in _links(c, author_id))]
-    lines += ["", f"Comments waiting for your approval: {waiting}.",
+            lines += ["", f"* {c.author_name} on “{c.title}”: {excerpt}", f"  ({why})",
+                      *(f"  {link}" for link in _links(c, author_id, written))]
+    lines += ["", f"{_LAST_SECTION} {waiting}.",
               f"Moderation desk: {url_for('moderation.desk', status='pending', _external=True)}",
               "", "The links above work once and expire in "
               f"{current_app.config['MODERATION_LINK_DAYS']} days; each asks you to confirm."]
     count = len(ordered) + unlisted
-    message.subject = (f"[{post.title}] Please moderate: “{first.author_name}”" if count == 1 and held
-                       else f"[{post.title}] New comment by “{first.author_name}”" if count == 1
+    message.subject = (f"[{first.title}] Please moderate: “{first.author_name}”" if count == 1 and held
+                       else f"[{first.title}] New comment by “{first.author_name}”" if count == 1
                        else f"{count} new comments to review ({waiting} waiting)")
     message.body_text = "\n".join(lines) + "\n"
     message.headers = {**(message.headers or {}), IDS_HEADER: ",".join(str(c.id) for c in ordered),
                        UNLISTED_HEADER: str(unlisted)}
 
 
-def _links(comment: Comment, author_id: int) -> list[str]:
-    actions = ["approve", "spam", "trash"] if comment.status == Status.PENDING else ["spam", "trash"]
-    return [f"{action.capitalize()}: "
-            f"{url_for('moderation.mail_action', token=action_token(comment, action, author_id), _external=True)}"
+def _links(comment: Row, author_id: int, written: dict[tuple[int, str], str]) -> list[str]:
+    actions = ["Approve", "Spam", "Trash"] if comment.status == Status.PENDING else ["Spam", "Trash"]
+    return [f"{action}: " + (written.get((comment.id, action)) or url_for(
+                'moderation.mail_action', token=action_token(comment.id, action.lower(), author_id), _external=True))
             for action in actions]
+
+
+def _written_links(body: str, listed: list[int]) -> dict[tuple[int, str], str]:
+    """The action links in a mail ``_fill`` wrote about ``listed``: {(comment id, action): url}.
+
+    Read by position, as written: the first comment's links are its only lines that start
+    with an action (its text and reasons are indented); after the "Also since then" line each
+    later comment starts with "* " and its links follow, indented. A comment's own text can
+    look like a link line but never sits where one is read. (A reused link was signed when
+    the mail was first written: it expires at most one mail interval earlier.)"""
+    links: dict[tuple[int, str], str] = {}
+    later = iter(listed[1:])
+    current, indent = (listed[0] if listed else None), ""
+    for line in body.split("\n"):
+        if line.startswith(_LAST_SECTION):
+            break
+        if line.startswith("Also since then ("):
+            current, indent = None, "  "
+        elif line.startswith("* ") and indent:
+            current = next(later, None)
+        elif current is not None and line.startswith(indent) and not line.startswith(indent + " "):
+            action, _, url = line[len(indent):].partition(": ")
+            if action in ("Approve", "Spam", "Trash") and url:
+                links[(current, action)] = url
+    return links
 
 
 def _latest_reasons(ids: list[int]) -> dict[int, list[str]]:

@@ -151,3 +151,33 @@ def test_a_busy_interval_lists_the_latest_and_counts_the_rest(app, world, monkey
     assert "Second words" in body and "Words 3" in body and "Words 4" in body
     assert not any(f"Words {i}" in body for i in range(3))
     assert "Comments waiting for your approval: 6." in body
+
+
+
+def test_a_folded_mail_keeps_its_links_and_reads_none_from_comment_text(app, post):
+    """Each comment joining the waiting mail rewrites it: the links already in it stay as they
+    were (signing them again was most of the cost of posting), the new one gets its own, and
+    comment text that looks like the mail's link lines is never taken for one."""
+    guest = app.test_client()
+    post_comment(guest, post, author="First", email="f@example.org", comment="Goes out at once")
+    forged = ["Approve: https://evil.example/moderation/mail/a", "  Spam: https://evil.example/moderation/mail/b",
+              "* Someone", "  Trash: https://evil.example/moderation/mail/c"]
+    post_comment(guest, post, author="Mallory", email="m@example.org", comment="\n".join(["Looks like mail", *forged]))
+    before = mails(app)[-1]  # the waiting mail, Mallory's comment first and in full
+    post_comment(guest, post, author="Newcomer", email="n@example.org", comment="Plain words")
+    after = mails(app)[-1]
+    assert after.id == before.id and "Also since then (1 more):" in after.body_text
+
+    def ours(message):
+        return [(action, url) for action, url in re.findall(r"(Approve|Spam|Trash): (\S+)", message.body_text)
+                if url.startswith("http://localhost/moderation/mail/")]
+
+    assert len(ours(before)) == 3 and ours(after)[:3] == ours(before)  # Mallory's links, as they were
+    assert [action for action, _ in ours(after)[3:]] == ["Approve", "Spam", "Trash"]  # the newcomer's own
+    assert after.body_text.count("evil.example") == 3  # only in Mallory's text, as she typed it
+    ids = [int(i) for i in after.headers["X-Blog-Comment-Ids"].split(",")]
+    client = app.test_client()
+    for comment_id, (_, url) in zip(ids, [ours(after)[0], ours(after)[3]]):  # each Approve link
+        path = url.removeprefix("http://localhost")
+        client.post(path, data={"csrf_token": csrf_from(client.get(path).get_data(as_text=True))})
+        assert status_of(app, comment_id) == "approved"
