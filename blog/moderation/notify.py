@@ -31,10 +31,6 @@ EXCERPT = 80
 # counted. Listing them all made each new comment of a busy interval cost more than the last.
 LISTED = 20
 _LAST_SECTION = "Comments waiting for your approval:"
-# What the mail says of each comment it lists, as rows: the post's title comes along.
-_LISTED_COMMENTS = (select(Comment.id, Comment.status, Comment.author_name, Comment.author_email, Comment.ip,
-                           Comment.author_url, Comment.body_raw, Post.title)
-                    .join(Post, Post.id == Comment.post_id).where(Comment.id.in_(bindparam("ids", expanding=True))))
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -57,9 +53,22 @@ def read_action_token(token: str) -> dict:
     return data
 
 
-def waiting_count(author_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Comment).join(Post).where(
-        Post.author_id == author_id, Comment.status == Status.PENDING)) or 0
+# The statements of a mail, built once (building one costs more than running it).
+_AUTHOR_EMAIL = select(User.email).where(User.id == bindparam("author_id"))
+_WAITING_MAIL = (select(OutboxMessage)
+                 .where(OutboxMessage.to_addr == bindparam("to"), OutboxMessage.kind == MAIL_KIND,
+                        OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > bindparam("now"))
+                 .order_by(OutboxMessage.id.desc()).limit(1))
+_LAST_MAIL_DUE = select(func.max(OutboxMessage.next_attempt_at)).where(
+    OutboxMessage.to_addr == bindparam("to"), OutboxMessage.kind == MAIL_KIND)
+_WAITING_COUNT = select(func.count()).select_from(Comment).join(Post).where(
+    Post.author_id == bindparam("author_id"), Comment.status == Status.PENDING)
+# What the mail says of each comment it lists, as rows: the post's title comes along.
+_LISTED_COMMENTS = (select(Comment.id, Comment.status, Comment.author_name, Comment.author_email, Comment.ip,
+                           Comment.author_url, Comment.body_raw, Post.title)
+                    .join(Post, Post.id == Comment.post_id).where(Comment.id.in_(bindparam("ids", expanding=True))))
+_REASONS = (select(ModerationEvent.comment_id, ModerationEvent.reasons)
+            .where(ModerationEvent.comment_id.in_(bindparam("ids", expanding=True))).order_by(ModerationEvent.id))
 
 
 def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime) -> None:
@@ -72,25 +81,21 @@ def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime)
             return
     elif comment.status != Status.APPROVED or not discussion.notify_published:
         return
-    author = db.session.get(User, post.author_id)  # no query when the Post brought its author
-    if not author.email:
+    email = db.session.scalar(_AUTHOR_EMAIL, {"author_id": post.author_id})
+    if not email:
         return
     db.session.flush()
-    waiting = db.session.scalar(
-        select(OutboxMessage).where(OutboxMessage.to_addr == author.email, OutboxMessage.kind == MAIL_KIND,
-                                    OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > now)
-        .order_by(OutboxMessage.id.desc()).limit(1))
+    waiting = db.session.scalar(_WAITING_MAIL, {"to": email, "now": now})
     if waiting is not None:
         listed = [int(i) for i in waiting.headers.get(IDS_HEADER, "").split(",") if i.isdigit()]
         unlisted = int(waiting.headers.get(UNLISTED_HEADER) or 0)
-        _fill(waiting, listed + [comment.id], author.id, unlisted, _written_links(waiting.body_text, listed))
+        _fill(waiting, listed + [comment.id], post.author_id, unlisted, _written_links(waiting.body_text, listed))
         return
     interval = timedelta(minutes=int(current_app.config["MODERATION_MAIL_INTERVAL_MINUTES"]))
-    last = db.session.scalar(select(func.max(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.to_addr == author.email, OutboxMessage.kind == MAIL_KIND))
-    message = queue_mail(author.email, "", "", kind=MAIL_KIND)
+    last = db.session.scalar(_LAST_MAIL_DUE, {"to": email})
+    message = queue_mail(email, "", "", kind=MAIL_KIND)
     message.next_attempt_at = max(now, last + interval) if last else now
-    _fill(message, [comment.id], author.id)
+    _fill(message, [comment.id], post.author_id)
 
 
 def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int = 0,
@@ -105,7 +110,7 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int 
     ordered = [comments[i] for i in ids if i in comments]
     reasons = _latest_reasons(ids)
     first, rest = ordered[0], ordered[1:]
-    waiting = waiting_count(author_id)
+    waiting = db.session.scalar(_WAITING_COUNT, {"author_id": author_id}) or 0
     held = first.status == Status.PENDING
     lines = [
         f"A new comment on “{first.title}” is {'waiting for your approval' if held else 'published'}.",
@@ -173,7 +178,4 @@ def _written_links(body: str, listed: list[int]) -> dict[tuple[int, str], str]:
 
 
 def _latest_reasons(ids: list[int]) -> dict[int, list[str]]:
-    rows = db.session.execute(
-        select(ModerationEvent.comment_id, ModerationEvent.reasons)
-        .where(ModerationEvent.comment_id.in_(ids)).order_by(ModerationEvent.id)).all()
-    return {cid: reasons for cid, reasons in rows if reasons}
+    return {cid: reasons for cid, reasons in db.session.execute(_REASONS, {"ids": ids}) if reasons}
