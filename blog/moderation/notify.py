@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, and_, bindparam, func, select
 
 from ..extensions import db
 from ..mail import queue_mail
@@ -54,18 +54,21 @@ def read_action_token(token: str) -> dict:
 
 
 # The statements of a mail, built once (building one costs more than running it).
-_AUTHOR_EMAIL = select(User.email).where(User.id == bindparam("author_id"))
-_WAITING_MAIL = (select(OutboxMessage)
-                 .where(OutboxMessage.to_addr == bindparam("to"), OutboxMessage.kind == MAIL_KIND,
-                        OutboxMessage.status == "queued", OutboxMessage.next_attempt_at > bindparam("now"))
-                 .order_by(OutboxMessage.id.desc()).limit(1))
+# The author's address and the mail to them still waiting for its turn, if any:
+_AUTHOR_AND_WAITING = (
+    select(User.email, OutboxMessage).where(User.id == bindparam("author_id"))
+    .outerjoin(OutboxMessage, and_(OutboxMessage.to_addr == User.email, OutboxMessage.kind == MAIL_KIND,
+                                   OutboxMessage.status == "queued",
+                                   OutboxMessage.next_attempt_at > bindparam("now")))
+    .order_by(OutboxMessage.id.desc()).limit(1))
 _LAST_MAIL_DUE = select(func.max(OutboxMessage.next_attempt_at)).where(
     OutboxMessage.to_addr == bindparam("to"), OutboxMessage.kind == MAIL_KIND)
 _WAITING_COUNT = select(func.count()).select_from(Comment).join(Post).where(
-    Post.author_id == bindparam("author_id"), Comment.status == Status.PENDING)
-# What the mail says of each comment it lists, as rows: the post's title comes along.
+    Post.author_id == bindparam("author_id"), Comment.status == Status.PENDING).scalar_subquery()
+# What the mail says of each comment it lists, as rows: the post's title and the count of
+# comments waiting come along.
 _LISTED_COMMENTS = (select(Comment.id, Comment.status, Comment.author_name, Comment.author_email, Comment.ip,
-                           Comment.author_url, Comment.body_raw, Post.title)
+                           Comment.author_url, Comment.body_raw, Post.title, _WAITING_COUNT.label("waiting"))
                     .join(Post, Post.id == Comment.post_id).where(Comment.id.in_(bindparam("ids", expanding=True))))
 _REASONS = (select(ModerationEvent.comment_id, ModerationEvent.reasons)
             .where(ModerationEvent.comment_id.in_(bindparam("ids", expanding=True))).order_by(ModerationEvent.id))
@@ -81,11 +84,10 @@ def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime)
             return
     elif comment.status != Status.APPROVED or not discussion.notify_published:
         return
-    email = db.session.scalar(_AUTHOR_EMAIL, {"author_id": post.author_id})
+    db.session.flush()
+    email, waiting = db.session.execute(_AUTHOR_AND_WAITING, {"author_id": post.author_id, "now": now}).one()
     if not email:
         return
-    db.session.flush()
-    waiting = db.session.scalar(_WAITING_MAIL, {"to": email, "now": now})
     if waiting is not None:
         listed = [int(i) for i in waiting.headers.get(IDS_HEADER, "").split(",") if i.isdigit()]
         unlisted = int(waiting.headers.get(UNLISTED_HEADER) or 0)
@@ -106,11 +108,12 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int 
     written = written or {}
     unlisted += max(0, len(ids) - 1 - LISTED)
     ids = ids[:1] + ids[1:][-LISTED:]
-    comments = {c.id: c for c in db.session.execute(_LISTED_COMMENTS, {"ids": ids})}
+    connection = db.session.connection()
+    comments = {c.id: c for c in connection.execute(_LISTED_COMMENTS, {"ids": ids, "author_id": author_id})}
     ordered = [comments[i] for i in ids if i in comments]
-    reasons = _latest_reasons(ids)
+    reasons = {cid: why for cid, why in connection.execute(_REASONS, {"ids": ids}) if why}  # the latest, by id
     first, rest = ordered[0], ordered[1:]
-    waiting = db.session.scalar(_WAITING_COUNT, {"author_id": author_id}) or 0
+    waiting = first.waiting
     held = first.status == Status.PENDING
     lines = [
         f"A new comment on “{first.title}” is {'waiting for your approval' if held else 'published'}.",
@@ -176,6 +179,3 @@ def _written_links(body: str, listed: list[int]) -> dict[tuple[int, str], str]:
                 links[(current, action)] = url
     return links
 
-
-def _latest_reasons(ids: list[int]) -> dict[int, list[str]]:
-    return {cid: reasons for cid, reasons in db.session.execute(_REASONS, {"ids": ids}) if reasons}
