@@ -75,3 +75,21 @@ def test_author_checks_read_no_more_than_they_ask_for(app, post):
                 searches = [line for line in plan if line.startswith("SEARCH comments")]
                 assert any("(post_id=? AND body_digest=?)" in line for line in searches), plan
                 assert any(f"({column}=? AND status=?)" in line for line in searches), plan
+
+
+def test_the_authors_mail_counts_waiting_comments_without_reading_the_rest(app, post):
+    """A held comment's mail to the author says how many comments wait: counted post by post
+    from the (post_id, status) index. Joined from the comments side, SQLite read every comment
+    of the blog for each held one (0.37 ms at 3,000 comments, growing with the blog)."""
+    from sqlalchemy import text
+
+    from blog.moderation.notify import _LISTED_COMMENTS
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's query plan")
+        sql = str(_LISTED_COMMENTS.params(ids=[1, 2], author_id=1)
+                  .compile(db.engine, compile_kwargs={"literal_binds": True}))
+        plan = [str(r[-1]) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
+        assert not any(line.startswith("SCAN comments") for line in plan), plan
+        assert any(line.startswith("SEARCH comments") and "(post_id=? AND status=?)" in line for line in plan), plan
