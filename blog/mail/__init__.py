@@ -1,10 +1,25 @@
 """Mail: written to the outbox in the caller's transaction, delivered later by a worker."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import OutboxMessage
+
+
+# Kinds of mail written again just before each attempt to send, from what gathered since
+# they were queued (moderation digests): kind -> function that rewrites the row.
+COMPOSERS: dict[str, Callable[[OutboxMessage], None]] = {}
+
+
+def composer(kind: str):
+    """Register the function that writes mail of ``kind`` as it goes out."""
+    def register(compose: Callable[[OutboxMessage], None]) -> Callable[[OutboxMessage], None]:
+        COMPOSERS[kind] = compose
+        return compose
+    return register
 
 
 def queue_mail(to: str, subject: str, text: str, html: str | None = None,

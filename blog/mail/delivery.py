@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import OutboxMessage
+from . import COMPOSERS
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ def deliver_due(now: datetime | None = None) -> tuple[int, int]:
         return 0, 0
     sender = current_app.config["MAIL_FROM"]
     url = current_app.config.get("MAIL_URL")
+    for row in rows:
+        if row.kind in COMPOSERS:
+            COMPOSERS[row.kind](row)
     messages = [build_message(row, sender) for row in rows]
     if not url:
         for row, message in zip(rows, messages):

@@ -2,8 +2,10 @@
 
 A mail is queued in the same transaction as the comment. At most one
 moderation mail per recipient goes out per interval: a comment arriving
-inside the interval is folded into the mail already waiting for its turn
-(its ``next_attempt_at`` is in the future), which then summarises the rest.
+inside the interval joins the mail already waiting for its turn (its
+``next_attempt_at`` is in the future) by its id alone, and the mail is written
+again when it is due (``compose_due``), with each comment's status and the
+count of comments waiting as they are then.
 
 The action links are signed (itsdangerous), expire, carry a nonce so each
 works once, and only act on a POST from their confirmation page: a mail
@@ -14,17 +16,18 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, request, url_for
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Row, and_, bindparam, func, select
 
 from ..extensions import db
-from ..mail import queue_mail
+from ..mail import composer, queue_mail
 from ..models import Comment, ModerationEvent, OutboxMessage, Post, Status, User
 
 MAIL_KIND = "moderation"
 IDS_HEADER = "X-Blog-Comment-Ids"  # the comments the mail lists
 UNLISTED_HEADER = "X-Blog-Comments-Unlisted"  # ... and how many more it counts
+SITE_HEADER = "X-Blog-Site"  # the address its links start with
 LINK_ACTIONS = {"approve": Status.APPROVED, "spam": Status.SPAM, "trash": Status.TRASH}
 EXCERPT = 80
 # A waiting mail lists the first comment in full and the latest LISTED after it; the rest are
@@ -61,6 +64,7 @@ _AUTHOR_AND_WAITING = (
                                    OutboxMessage.status == "queued",
                                    OutboxMessage.next_attempt_at > bindparam("now")))
     .order_by(OutboxMessage.id.desc()).limit(1))
+_AUTHOR_ID = select(User.id).where(User.email == bindparam("email")).limit(1)
 _LAST_MAIL_DUE = select(func.max(OutboxMessage.next_attempt_at)).where(
     OutboxMessage.to_addr == bindparam("to"), OutboxMessage.kind == MAIL_KIND)
 # Post by post through (post_id, status): a join let SQLite scan every comment of the blog.
@@ -91,25 +95,47 @@ def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime)
     if not email:
         return
     if waiting is not None:
-        listed = [int(i) for i in waiting.headers.get(IDS_HEADER, "").split(",") if i.isdigit()]
-        unlisted = int(waiting.headers.get(UNLISTED_HEADER) or 0)
-        _fill(waiting, listed + [comment.id], post.author_id, unlisted, _written_links(waiting.body_text, listed))
+        # Writing the whole mail again for each comment of a busy interval was most of the cost
+        # of posting one: it is written once, when due.
+        listed, unlisted = _window(_listed(waiting) + [comment.id], int(waiting.headers.get(UNLISTED_HEADER) or 0))
+        waiting.headers = {**waiting.headers, IDS_HEADER: ",".join(map(str, listed)), UNLISTED_HEADER: str(unlisted)}
         return
     interval = timedelta(minutes=int(current_app.config["MODERATION_MAIL_INTERVAL_MINUTES"]))
     last = db.session.scalar(_LAST_MAIL_DUE, {"to": email})
-    message = queue_mail(email, "", "", kind=MAIL_KIND)
+    message = queue_mail(email, "", "", kind=MAIL_KIND,
+                         headers={SITE_HEADER: request.url_root} if has_request_context() else {})
     message.next_attempt_at = max(now, last + interval) if last else now
     _fill(message, [comment.id], post.author_id)
 
 
+@composer(MAIL_KIND)
+def compose_due(message: OutboxMessage) -> None:
+    """Write a waiting mail as it goes out: the comments that joined it, as they are now. The
+    links already in it stay; those of comments that joined it are made for the site the
+    first one came through."""
+    listed = _listed(message)
+    author_id = db.session.scalar(_AUTHOR_ID, {"email": message.to_addr})
+    if author_id is None or not listed:
+        return
+    with current_app.test_request_context(base_url=message.headers.get(SITE_HEADER)):
+        _fill(message, listed, author_id, int(message.headers.get(UNLISTED_HEADER) or 0),
+              _written_links(message.body_text, listed))
+
+
+def _listed(message: OutboxMessage) -> list[int]:
+    return [int(i) for i in (message.headers or {}).get(IDS_HEADER, "").split(",") if i.isdigit()]
+
+
+def _window(ids: list[int], unlisted: int) -> tuple[list[int], int]:
+    """The first comment and the latest LISTED after it; how many more are only counted."""
+    return ids[:1] + ids[1:][-LISTED:], unlisted + max(0, len(ids) - 1 - LISTED)
+
+
 def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int = 0,
           written: dict[tuple[int, str], str] | None = None) -> None:
-    """Write the mail about ``ids``, reusing the action links ``written`` in it before: signing
-    three links for each of the twenty listed comments, again for every comment that joined a
-    busy interval, was most of the cost of posting one."""
+    """Write the mail about ``ids``, keeping the action links ``written`` in it before."""
     written = written or {}
-    unlisted += max(0, len(ids) - 1 - LISTED)
-    ids = ids[:1] + ids[1:][-LISTED:]
+    ids, unlisted = _window(ids, unlisted)
     connection = db.session.connection()
     comments = {c.id: c for c in connection.execute(_LISTED_COMMENTS, {"ids": ids, "author_id": author_id})}
     ordered = [comments[i] for i in ids if i in comments]
