@@ -13,11 +13,12 @@ scanner that fetches the link moderates nothing.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, request, url_for
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Row, and_, bindparam, func, select
 
 from ..extensions import db
@@ -33,7 +34,7 @@ EXCERPT = 80
 # A waiting mail lists the first comment in full and the latest LISTED after it; the rest are
 # counted. Listing them all made each new comment of a busy interval cost more than the last.
 LISTED = 20
-_LAST_SECTION = "Comments waiting for your approval:"
+_LINK_LINE = re.compile(r"^ *(Approve|Spam|Trash): (\S+/moderation/mail/([\w.-]+))$", re.M)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -50,8 +51,6 @@ def read_action_token(token: str) -> dict:
     data = _serializer().loads(token, max_age=max_age)
     if not (isinstance(data, dict) and data.get("a") in LINK_ACTIONS and isinstance(data.get("c"), int)
             and isinstance(data.get("u"), int) and isinstance(data.get("n"), str)):
-        from itsdangerous import BadSignature
-
         raise BadSignature("unexpected payload")
     return data
 
@@ -119,7 +118,7 @@ def compose_due(message: OutboxMessage) -> None:
         return
     with current_app.test_request_context(base_url=message.headers.get(SITE_HEADER)):
         _fill(message, listed, author_id, int(message.headers.get(UNLISTED_HEADER) or 0),
-              _written_links(message.body_text, listed))
+              _written_links(message.body_text, author_id))
 
 
 def _listed(message: OutboxMessage) -> list[int]:
@@ -163,7 +162,7 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int 
             why = "; ".join(reasons.get(c.id, [])) or c.status
             lines += ["", f"* {c.author_name} on “{c.title}”: {excerpt}", f"  ({why})",
                       *(f"  {link}" for link in _links(c, author_id, written))]
-    lines += ["", f"{_LAST_SECTION} {waiting}.",
+    lines += ["", f"Comments waiting for your approval: {waiting}.",
               f"Moderation desk: {url_for('moderation.desk', status='pending', _external=True)}",
               "", "The links above work once and expire in "
               f"{current_app.config['MODERATION_LINK_DAYS']} days; each asks you to confirm."]
@@ -183,27 +182,16 @@ def _links(comment: Row, author_id: int, written: dict[tuple[int, str], str]) ->
             for action in actions]
 
 
-def _written_links(body: str, listed: list[int]) -> dict[tuple[int, str], str]:
-    """The action links in a mail ``_fill`` wrote about ``listed``: {(comment id, action): url}.
-
-    Read by position, as written: the first comment's links are its only lines that start
-    with an action (its text and reasons are indented); after the "Also since then" line each
-    later comment starts with "* " and its links follow, indented. A comment's own text can
-    look like a link line but never sits where one is read. (A reused link was signed when
-    the mail was first written: it expires at most one mail interval earlier.)"""
+def _written_links(body: str, author_id: int) -> dict[tuple[int, str], str]:
+    """The action links already in a mail for ``author_id``: {(comment id, action): url}, each
+    read from its own signed token, so a link keeps to its comment whatever joined or left the
+    mail since, and text that only looks like a link (a comment's own) is passed over."""
     links: dict[tuple[int, str], str] = {}
-    later = iter(listed[1:])
-    current, indent = (listed[0] if listed else None), ""
-    for line in body.split("\n"):
-        if line.startswith(_LAST_SECTION):
-            break
-        if line.startswith("Also since then ("):
-            current, indent = None, "  "
-        elif line.startswith("* ") and indent:
-            current = next(later, None)
-        elif current is not None and line.startswith(indent) and not line.startswith(indent + " "):
-            action, _, url = line[len(indent):].partition(": ")
-            if action in ("Approve", "Spam", "Trash") and url:
-                links[(current, action)] = url
+    for action, url, token in _LINK_LINE.findall(body):
+        try:
+            data = read_action_token(token)
+        except BadSignature:  # not ours, or expired: a new one is signed
+            continue
+        if data["u"] == author_id and data["a"] == action.lower():
+            links[(data["c"], action)] = url
     return links
-

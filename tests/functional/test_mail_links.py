@@ -197,3 +197,32 @@ def test_a_comment_joins_the_waiting_mail_by_its_id_and_the_mail_is_written_when
         path = url.removeprefix("http://localhost")
         client.post(path, data={"csrf_token": csrf_from(client.get(path).get_data(as_text=True))})
         assert status_of(app, comment_id) == "approved"
+
+
+def test_after_a_failed_send_each_link_still_acts_on_its_own_comment(app, post, monkeypatch):
+    """A mail that failed to go out waits again, and comments keep joining it: when one pushes an
+    earlier one out of the listed window, the links written for that one are not handed on."""
+    from blog.moderation import notify
+
+    monkeypatch.setattr(notify, "LISTED", 1)
+    guest = app.test_client()
+    for name in ("First", "Anna"):  # the first goes at once; Anna's opens the waiting mail
+        post_comment(guest, post, author=name, email=f"{name.lower()}@example.org", comment=f"Words of {name}")
+    post_comment(guest, post, author="Bert", email="bert@example.org", comment="Words of Bert")
+    app.config["MAIL_URL"] = "smtp://127.0.0.1:1"  # nothing listens: the attempt fails, the mail waits
+    with app.app_context():
+        deliver_due(datetime.now(timezone.utc) + timedelta(days=1))
+    app.config.pop("MAIL_URL")
+    failed = mails(app)[-1]
+    assert failed.status == "queued" and "Words of Bert" in failed.body_text
+    post_comment(guest, post, author="Cleo", email="cleo@example.org", comment="Words of Cleo")
+    with app.app_context():  # the retry is due a day and a minute on (the failed attempt's "now" + backoff)
+        deliver_due(datetime.now(timezone.utc) + timedelta(days=2))
+    later = mails(app)[-1]
+    assert later.status == "sent" and "Words of Cleo" in later.body_text and "Words of Bert" not in later.body_text
+    ids = [int(i) for i in later.headers["X-Blog-Comment-Ids"].split(",")]
+    path = links(later, 1)["Approve"]  # Cleo's
+    client = app.test_client()
+    client.post(path, data={"csrf_token": csrf_from(client.get(path).get_data(as_text=True))})
+    assert status_of(app, ids[1]) == "approved"
+    assert [status_of(app, i) for i in range(ids[0], ids[1])] == ["pending", "pending"]  # Anna's and Bert's
