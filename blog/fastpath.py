@@ -55,7 +55,7 @@ from .moderation.rules import closed_by_age
 from .moderation.settings import FIELDS, discussion_for, values_for
 from .moderation.spam import stamp_signer
 from .reading.views import shared_page_etag, shared_page_key, slot
-from .security import fixed_headers, policy_with
+from .security import CookieSessions, fixed_headers, policy_with
 
 P = Post.__table__.c
 _PUBLISHED = (P.slug == bindparam("slug"), P.published_at.is_not(None))
@@ -376,7 +376,7 @@ class FastPath:
         app, config = self.flask_app, self.flask_app.config
         secret = config.get("SECRET_KEY")
         csrf_secret = config.get("WTF_CSRF_SECRET_KEY") or secret
-        if not secret or type(app.session_interface) is not SecureCookieSessionInterface:
+        if not secret or type(app.session_interface) not in (SecureCookieSessionInterface, CookieSessions):
             return None
         signing = self.signings.get((secret, csrf_secret))
         if signing is None:

@@ -182,6 +182,18 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None]
 
 
+class ModerationMailComment(db.Model):
+    """A comment that joined a moderation mail still waiting for its turn. A row each: when
+    every held comment of a busy interval updated the mail's own row, writers took turns on it
+    (and on PostgreSQL two could each write their own list over the other's)."""
+
+    __tablename__ = "moderation_mail_comments"
+
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
 class Identity(db.Model):
     """An outside account (OAuth / OpenID Connect) that signs a user in."""
 

@@ -246,9 +246,9 @@ def submit_comment(post: Post | Row, data: Mapping[str, str], who: Submission,
               "body": values["comment"], "digest": digest_of(values["comment"]), "ip": who.ip}
     if not moderator and discussion.flood_seconds > 0:
         since = now - timedelta(seconds=discussion.flood_seconds)
-        facts = db.session.execute(checks.with_flood, {**params, "since": since}).one()
+        facts = db.session.connection().execute(checks.with_flood, {**params, "since": since}).one()
     else:
-        facts = db.session.execute(checks.without_flood, params).one()
+        facts = db.session.connection().execute(checks.without_flood, params).one()
     if facts.duplicate:
         raise CommentRefused(409, DUPLICATE_MESSAGE, {"comment": DUPLICATE_MESSAGE})
     if facts.flood:

@@ -3,9 +3,10 @@
 A mail is queued in the same transaction as the comment. At most one
 moderation mail per recipient goes out per interval: a comment arriving
 inside the interval joins the mail already waiting for its turn (its
-``next_attempt_at`` is in the future) by its id alone, and the mail is written
-again when it is due (``compose_due``), with each comment's status and the
-count of comments waiting as they are then.
+``next_attempt_at`` is in the future) with a row of its own
+(``ModerationMailComment``), and the mail is written again when it is due
+(``compose_due``), with each comment's status and the count of comments
+waiting as they are then.
 
 The action links are signed (itsdangerous), expire, carry a nonce so each
 works once, and only act on a POST from their confirmation page: a mail
@@ -23,11 +24,10 @@ from sqlalchemy import Row, and_, bindparam, func, select
 
 from ..extensions import db
 from ..mail import composer, queue_mail
-from ..models import Comment, ModerationEvent, OutboxMessage, Post, Status, User
+from ..models import Comment, ModerationEvent, ModerationMailComment, OutboxMessage, Post, Status, User
 
 MAIL_KIND = "moderation"
 IDS_HEADER = "X-Blog-Comment-Ids"  # the comments the mail lists
-UNLISTED_HEADER = "X-Blog-Comments-Unlisted"  # ... and how many more it counts
 SITE_HEADER = "X-Blog-Site"  # the address its links start with
 LINK_ACTIONS = {"approve": Status.APPROVED, "spam": Status.SPAM, "trash": Status.TRASH}
 EXCERPT = 80
@@ -58,11 +58,14 @@ def read_action_token(token: str) -> dict:
 # The statements of a mail, built once (building one costs more than running it).
 # The author's address and the mail to them still waiting for its turn, if any:
 _AUTHOR_AND_WAITING = (
-    select(User.email, OutboxMessage).where(User.id == bindparam("author_id"))
+    select(User.email, OutboxMessage.id).where(User.id == bindparam("author_id"))
     .outerjoin(OutboxMessage, and_(OutboxMessage.to_addr == User.email, OutboxMessage.kind == MAIL_KIND,
                                    OutboxMessage.status == "queued",
                                    OutboxMessage.next_attempt_at > bindparam("now")))
     .order_by(OutboxMessage.id.desc()).limit(1))
+_JOIN = ModerationMailComment.__table__.insert()
+_JOINED = (select(ModerationMailComment.comment_id).where(ModerationMailComment.outbox_id == bindparam("outbox_id"))
+           .order_by(ModerationMailComment.comment_id))
 _AUTHOR_ID = select(User.id).where(User.email == bindparam("email")).limit(1)
 _LAST_MAIL_DUE = select(func.max(OutboxMessage.next_attempt_at)).where(
     OutboxMessage.to_addr == bindparam("to"), OutboxMessage.kind == MAIL_KIND)
@@ -90,21 +93,22 @@ def notify_author(comment: Comment, post: Post | Row, discussion, now: datetime)
     elif comment.status != Status.APPROVED or not discussion.notify_published:
         return
     db.session.flush()
-    email, waiting = db.session.execute(_AUTHOR_AND_WAITING, {"author_id": post.author_id, "now": now}).one()
+    connection = db.session.connection()
+    email, waiting_id = connection.execute(_AUTHOR_AND_WAITING, {"author_id": post.author_id, "now": now}).one()
     if not email:
         return
-    if waiting is not None:
-        # Writing the whole mail again for each comment of a busy interval was most of the cost
-        # of posting one: it is written once, when due.
-        listed, unlisted = _window(_listed(waiting) + [comment.id], int(waiting.headers.get(UNLISTED_HEADER) or 0))
-        waiting.headers = {**waiting.headers, IDS_HEADER: ",".join(map(str, listed)), UNLISTED_HEADER: str(unlisted)}
-        return
-    interval = timedelta(minutes=int(current_app.config["MODERATION_MAIL_INTERVAL_MINUTES"]))
-    last = db.session.scalar(_LAST_MAIL_DUE, {"to": email})
-    message = queue_mail(email, "", "", kind=MAIL_KIND,
-                         headers={SITE_HEADER: request.url_root} if has_request_context() else {})
-    message.next_attempt_at = max(now, last + interval) if last else now
-    _fill(message, [comment.id], post.author_id)
+    if waiting_id is None:
+        interval = timedelta(minutes=int(current_app.config["MODERATION_MAIL_INTERVAL_MINUTES"]))
+        last = connection.scalar(_LAST_MAIL_DUE, {"to": email})
+        message = queue_mail(email, "", "", kind=MAIL_KIND,
+                             headers={SITE_HEADER: request.url_root} if has_request_context() else {})
+        message.next_attempt_at = max(now, last + interval) if last else now
+        _fill(message, [comment.id], post.author_id)
+        db.session.flush()
+        waiting_id = message.id
+    # Writing the whole mail again for each comment of a busy interval was most of the cost of
+    # posting one: the comment joins it with a row, and it is written once, when due.
+    connection.execute(_JOIN, {"outbox_id": waiting_id, "comment_id": comment.id})
 
 
 @composer(MAIL_KIND)
@@ -112,29 +116,25 @@ def compose_due(message: OutboxMessage) -> None:
     """Write a waiting mail as it goes out: the comments that joined it, as they are now. The
     links already in it stay; those of comments that joined it are made for the site the
     first one came through."""
-    listed = _listed(message)
+    joined = db.session.scalars(_JOINED, {"outbox_id": message.id}).all()
     author_id = db.session.scalar(_AUTHOR_ID, {"email": message.to_addr})
-    if author_id is None or not listed:
+    if author_id is None or not joined:
         return
     with current_app.test_request_context(base_url=message.headers.get(SITE_HEADER)):
-        _fill(message, listed, author_id, int(message.headers.get(UNLISTED_HEADER) or 0),
-              _written_links(message.body_text, author_id))
+        _fill(message, joined, author_id, _written_links(message.body_text, author_id))
 
 
-def _listed(message: OutboxMessage) -> list[int]:
-    return [int(i) for i in (message.headers or {}).get(IDS_HEADER, "").split(",") if i.isdigit()]
-
-
-def _window(ids: list[int], unlisted: int) -> tuple[list[int], int]:
+def _window(ids: list[int]) -> tuple[list[int], int]:
     """The first comment and the latest LISTED after it; how many more are only counted."""
-    return ids[:1] + ids[1:][-LISTED:], unlisted + max(0, len(ids) - 1 - LISTED)
+    return ids[:1] + ids[1:][-LISTED:], max(0, len(ids) - 1 - LISTED)
 
 
-def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int = 0,
+def _fill(message: OutboxMessage, ids: list[int], author_id: int,
           written: dict[tuple[int, str], str] | None = None) -> None:
-    """Write the mail about ``ids``, keeping the action links ``written`` in it before."""
+    """Write the mail about ``ids`` (in the order they came), keeping the action links
+    ``written`` in it before."""
     written = written or {}
-    ids, unlisted = _window(ids, unlisted)
+    ids, unlisted = _window(ids)
     connection = db.session.connection()
     comments = {c.id: c for c in connection.execute(_LISTED_COMMENTS, {"ids": ids, "author_id": author_id})}
     ordered = [comments[i] for i in ids if i in comments]
@@ -171,8 +171,7 @@ def _fill(message: OutboxMessage, ids: list[int], author_id: int, unlisted: int 
                        else f"[{first.title}] New comment by “{first.author_name}”" if count == 1
                        else f"{count} new comments to review ({waiting} waiting)")
     message.body_text = "\n".join(lines) + "\n"
-    message.headers = {**(message.headers or {}), IDS_HEADER: ",".join(str(c.id) for c in ordered),
-                       UNLISTED_HEADER: str(unlisted)}
+    message.headers = {**(message.headers or {}), IDS_HEADER: ",".join(str(c.id) for c in ordered)}
 
 
 def _links(comment: Row, author_id: int, written: dict[tuple[int, str], str]) -> list[str]:

@@ -2,6 +2,7 @@
 SQLite runs in WAL mode and waits for a busy writer instead of failing."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -71,6 +72,15 @@ def test_each_migration_steps_down_and_up_again(scratch_url):
         db.engine.dispose()
 
 
+def an_author_and_post(conn) -> None:
+    """A user and a post written with SQL, as at an earlier revision (0010 on)."""
+    conn.execute(text("INSERT INTO users (display_name, role, created_at) "
+                      "VALUES ('Author', 'author', CURRENT_TIMESTAMP)"))
+    conn.execute(text("INSERT INTO posts (slug, title, body, author_id, comments_open, settings, "
+                      "comments_version, comment_count, top_level_count) "
+                      "VALUES ('p', 'P', '', (SELECT id FROM users), true, '{}', 0, 0, 0)"))
+
+
 def test_the_digest_migration_fills_in_earlier_comments(scratch_url):
     """0011 gives every stored comment the digest posting's duplicate check looks up."""
     from blog.models import digest_of
@@ -81,11 +91,7 @@ def test_the_digest_migration_fills_in_earlier_comments(scratch_url):
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="0010")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (display_name, role, created_at) "
-                              "VALUES ('Author', 'author', CURRENT_TIMESTAMP)"))
-            conn.execute(text("INSERT INTO posts (slug, title, body, author_id, comments_open, settings, "
-                              "comments_version, comment_count, top_level_count) "
-                              "VALUES ('p', 'P', '', (SELECT id FROM users), true, '{}', 0, 0, 0)"))
+            an_author_and_post(conn)
             for body in texts:
                 conn.execute(text("INSERT INTO comments (post_id, depth, author_name, avatar_key, body_raw, "
                                   "body_html, status, created_at) VALUES ((SELECT id FROM posts), 1, 'A', '', "
@@ -96,6 +102,34 @@ def test_the_digest_migration_fills_in_earlier_comments(scratch_url):
         db.engine.dispose()
     assert [(body, digest_of(body)) for body in texts] == [tuple(row) for row in stored]
 
+
+
+def test_the_mail_join_migration_moves_waiting_mails_comments_to_their_rows(scratch_url):
+    """0012: the comments listed in a waiting moderation mail's header join it with rows (those
+    still there); a mail already sent keeps nothing to join."""
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url})
+    init_migrations(app)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0011")
+        with db.engine.begin() as conn:
+            an_author_and_post(conn)
+            for _ in range(3):
+                conn.execute(text("INSERT INTO comments (post_id, depth, author_name, avatar_key, body_raw, "
+                                  "body_html, status, created_at) VALUES ((SELECT id FROM posts), 1, 'A', '', "
+                                  "'Words', '', 'pending', CURRENT_TIMESTAMP)"))
+            ids = conn.execute(text("SELECT id FROM comments ORDER BY id")).scalars().all()
+            for status, listed in (("queued", f"{ids[0]},{ids[2]},{ids[2] + 100}"), ("sent", str(ids[1]))):
+                conn.execute(text(
+                    "INSERT INTO outbox (to_addr, subject, body_text, headers, kind, status, attempts, created_at, "
+                    "next_attempt_at) VALUES ('a@example.org', 's', 'b', :headers, 'moderation', :status, 0, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"headers": json.dumps({"X-Blog-Comment-Ids": listed}), "status": status})
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT o.status, j.comment_id FROM moderation_mail_comments j "
+                                     "JOIN outbox o ON o.id = j.outbox_id ORDER BY j.comment_id")).all()
+        db.engine.dispose()
+    assert [tuple(row) for row in rows] == [("queued", ids[0]), ("queued", ids[2])]
 
 def sqlite_only(app):
     with app.app_context():
