@@ -271,3 +271,21 @@ def test_comments_held_at_the_same_moment_all_join_the_waiting_mail(app, post):
     sent = as_sent(app)[-1]
     assert sent.subject.startswith("3 new comments to review (4 waiting)")  # First waits too
     assert all(f"Words of {name}" in sent.body_text for name in ("Anna", "Bert", "Cleo"))
+
+
+@pytest.mark.parametrize("config_overrides", [{"SERVER_NAME": "blog.example.com"}], indirect=True)
+def test_the_mails_links_name_the_configured_site_whatever_host_the_comments_came_through(app, post):
+    """The mail is written when due, for the site the first comment came through: with
+    SERVER_NAME set, a forged Host header on a guest's request puts nothing of its own in it."""
+    guest = app.test_client()
+    for name in ("First", "Anna", "Bert"):  # the first goes at once; Anna's and Bert's wait and join
+        page = guest.get(f"/{post}/", base_url="http://evil.example")
+        guest.post(f"/{post}/comments", base_url="http://evil.example", data={
+            "author": name, "email": f"{name.lower()}@example.org", "comment": f"Words of {name}",
+            "comment_parent": "0", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    sent = as_sent(app)
+    assert len(sent) == 2 and "Words of Bert" in sent[1].body_text
+    for message in sent:
+        assert "evil.example" not in message.body_text
+        assert len(re.findall(r"(?:Approve|Spam|Trash): http://blog\.example\.com/moderation/mail/", message.body_text)) \
+            == (3 if message is sent[0] else 6)
