@@ -40,7 +40,8 @@ from typing import Any, NamedTuple
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import Serializer, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import dump_cookie, http_date, parse_date, parse_etags, quote_etag
@@ -200,7 +201,11 @@ def signer_of(serializer: URLSafeTimedSerializer) -> KeyOnce:
 
 class Signing:
     """A first visit's session, CSRF token and form stamp, signed as Flask, Flask-WTF and
-    moderation.spam sign them (their serializers' payloads, signed by KeyOnce)."""
+    moderation.spam sign them (their serializers' payloads, signed by KeyOnce).
+
+    The payloads are not run through zlib first, as itsdangerous tries for every one: for a
+    few dozen bytes the attempt took a third of the page's own work, and the serializers
+    read both forms."""
 
     def __init__(self, app: Flask, secret: str | bytes, csrf_secret: str | bytes):
         self.session = app.session_interface.get_signing_serializer(app)
@@ -214,8 +219,13 @@ class Signing:
     def first_visit(self) -> tuple[str, str, bytes, bytes]:
         """(raw CSRF token, session cookie value, signed CSRF token, form stamp) for a new reader."""
         raw = secrets.token_hex(20)  # 40 hex digits, the shape of the token Flask-WTF's generate_csrf makes
-        cookie = self.session_signer.sign(self.session.dump_payload({self.field: raw})).decode()
-        return raw, cookie, self.csrf_signer.sign(self.csrf.dump_payload(raw)), self.stamp_signer.sign("comment-form")
+        cookie = self.session_signer.sign(uncompressed(self.session, {self.field: raw})).decode()
+        return raw, cookie, self.csrf_signer.sign(uncompressed(self.csrf, raw)), self.stamp_signer.sign("comment-form")
+
+
+def uncompressed(serializer: URLSafeTimedSerializer, obj) -> bytes:
+    """The serializer's URL-safe payload in its uncompressed form."""
+    return base64_encode(Serializer.dump_payload(serializer, obj))
 
 
 class FastPath:
