@@ -238,8 +238,8 @@ def test_after_a_failed_send_each_link_still_acts_on_its_own_comment(app, post, 
 def test_comments_held_at_the_same_moment_all_join_the_waiting_mail(app, post):
     """Each comment joins the waiting mail with a row of its own: writers on two posts of one
     author neither wait for each other's transaction to end nor write their list over the
-    other's (when they shared the mail's row, the second waited for the first, then stored
-    its own list)."""
+    other's (when they shared the mail's row, the last to commit stored the list it had read
+    plus its own comment, and the other comment fell out of the mail)."""
     from blog.moderation.notify import notify_author
     from blog.moderation.settings import discussion_for
 
