@@ -204,7 +204,7 @@ class Signing:
     moderation.spam sign them (their serializers' payloads, signed by KeyOnce).
 
     The payloads are not run through zlib first, as itsdangerous tries for every one: for a
-    few dozen bytes the attempt took a third of the page's own work, and the serializers
+    few dozen bytes the attempt took a tenth of the page's own work, and the serializers
     read both forms."""
 
     def __init__(self, app: Flask, secret: str | bytes, csrf_secret: str | bytes):

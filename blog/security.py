@@ -47,7 +47,7 @@ def policy_with(*sources: dict) -> str:
 
 class _IdListsAsTheyAre(TaggedJSONSerializer):
     """Flask's session serializer, except that a list of ids (a guest's own and held comments)
-    is written as it is: tagging it id by id was most of the cost of saving the session after
+    is written as it is: tagging it id by id was half the cost of saving the session after
     posting a comment. The JSON is the same; Flask's reads it back as before."""
 
     def tag(self, value):
